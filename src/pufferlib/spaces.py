@@ -1,0 +1,54 @@
+"""Space classes usable in ``isinstance`` checks, and joint spaces over many agents.
+
+Each name is a tuple of classes so that ``isinstance(space, pufferlib.spaces.Box)``
+accepts Gymnasium spaces and, only when the legacy ``gym`` package happens to be
+installed, its spaces too.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import gymnasium
+import numpy as np
+
+from pufferlib.exceptions import APIUsageError
+
+
+def _classes(name: str) -> tuple[type, ...]:
+    classes = [getattr(gymnasium.spaces, name)]
+    gym = sys.modules.get("gym")  # only if the user already imported it: never import it ourselves
+    if gym is not None and hasattr(getattr(gym, "spaces", None), name):
+        classes.append(getattr(gym.spaces, name))
+    return tuple(classes)
+
+
+Box = _classes("Box")
+Dict = _classes("Dict")
+Discrete = _classes("Discrete")
+MultiBinary = _classes("MultiBinary")
+MultiDiscrete = _classes("MultiDiscrete")
+Tuple = _classes("Tuple")
+
+
+def joint_space(space: gymnasium.Space, n: int) -> gymnasium.Space:
+    """The space of ``n`` stacked samples of ``space`` (one per agent in a batch).
+
+    ``Discrete(k)`` -> ``MultiDiscrete([k] * n)``; ``MultiDiscrete(nvec)`` ->
+    ``Box(0, nvec - 1, (n, len(nvec)), int)``; ``Box`` -> ``Box((n, *shape))``.
+    """
+    if isinstance(space, Discrete):
+        start = int(getattr(space, "start", 0))
+        return gymnasium.spaces.MultiDiscrete([int(space.n)] * n, start=[start] * n)
+    if isinstance(space, MultiDiscrete):
+        nvec = np.asarray(space.nvec).reshape(-1)
+        high = np.broadcast_to(nvec - 1, (n, len(nvec)))
+        return gymnasium.spaces.Box(low=0, high=high, shape=(n, len(nvec)), dtype=space.dtype)
+    if isinstance(space, Box):
+        low = np.broadcast_to(space.low, (n, *space.shape))
+        high = np.broadcast_to(space.high, (n, *space.shape))
+        return gymnasium.spaces.Box(low=low, high=high, shape=(n, *space.shape), dtype=space.dtype)
+    raise APIUsageError(
+        f"joint_space supports Discrete, MultiDiscrete and Box, not {space}. "
+        "Wrap the env in pufferlib.emulation so that its spaces are flattened first."
+    )
