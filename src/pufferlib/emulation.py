@@ -14,7 +14,9 @@ dict building, no ``np.concatenate``.
 
 from __future__ import annotations
 
+import functools
 import inspect
+import operator
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass as _dataclass
@@ -22,6 +24,7 @@ from typing import Any
 
 import gymnasium
 import numpy as np
+from pettingzoo.utils.env import AECEnv, ParallelEnv
 
 from pufferlib import spaces
 from pufferlib.exceptions import APIUsageError, InvalidAgentError
@@ -152,6 +155,8 @@ def emulate_observation_space(space: gymnasium.Space) -> tuple[gymnasium.spaces.
         return space, space.dtype
     struct_dtype = dtype_from_space(space)
     leaves = leaf_layout(space, struct_dtype)
+    if not leaves:
+        raise APIUsageError(f"Observation space {space} has no leaves: there is nothing to observe.")
     leaf_dtypes = {leaf.dtype for leaf in leaves}
     if len(leaf_dtypes) == 1:
         flat_dtype = leaf_dtypes.pop()
@@ -161,7 +166,7 @@ def emulate_observation_space(space: gymnasium.Space) -> tuple[gymnasium.spaces.
             leaf_low, leaf_high = _leaf_bounds(leaf)
             _leaf_view(low, leaf)[...] = leaf_low
             _leaf_view(high, leaf)[...] = leaf_high
-        low, high = low.view(flat_dtype), high.view(flat_dtype)
+        low, high = low.view(flat_dtype).reshape(-1), high.view(flat_dtype).reshape(-1)
     else:
         flat_dtype = np.dtype(np.uint8)
         low = np.full(struct_dtype.itemsize, 0, dtype=np.uint8)
@@ -175,12 +180,6 @@ def _leaf_view(row: np.ndarray, leaf: Leaf) -> np.ndarray:
     """A view of one leaf inside a contiguous flat row (any dtype)."""
     raw = row.reshape(-1).view(np.uint8)
     return raw[leaf.offset:leaf.offset + leaf.nbytes].view(leaf.dtype).reshape(leaf.shape)
-
-
-def _get(sample: Any, path: tuple) -> Any:
-    for key in path:
-        sample = sample[key]
-    return sample
 
 
 def emulate(struct: np.ndarray, sample: Any) -> None:
@@ -277,28 +276,90 @@ class ObservationWriter:
 # Actions
 
 
+def _float32_bounds(space: gymnasium.spaces.Box) -> tuple[np.ndarray, np.ndarray]:
+    """``space``'s bounds as float32, rounded inward so float32 values stay inside ``space``."""
+    low64 = np.asarray(space.low, np.float64).reshape(-1)
+    high64 = np.asarray(space.high, np.float64).reshape(-1)
+    low, high = low64.astype(np.float32), high64.astype(np.float32)
+    inner_low = np.where(low < low64, np.nextafter(low, np.float32(np.inf)), low)
+    inner_high = np.where(high > high64, np.nextafter(high, np.float32(-np.inf)), high)
+    # An interval too narrow to hold any float32 keeps the nearest float32 instead.
+    empty = inner_low > inner_high
+    return np.where(empty, low, inner_low), np.where(empty, low, inner_high)
+
+
+def _action_leaf_size(space: gymnasium.Space) -> int:
+    """How many entries of the flat action one leaf takes."""
+    if isinstance(space, spaces.Discrete):
+        return 1
+    return int(np.prod(space.shape, dtype=np.int64))
+
+
+def _compile_nativizer(space: gymnasium.Space, start: int) -> tuple[Callable, int]:
+    """A function ``(ints, array) -> native action`` for the flat entries from ``start``.
+
+    ``array`` is the 1-D flat action and ``ints`` the same values as Python ints (for
+    discrete flat spaces). Building the nested action is one closure call per node:
+    no per-step dispatch on leaf types.
+    """
+    if _is_composite(space):
+        children = _children(space)
+        keys = [key for key, _, _ in children]
+        if all(isinstance(child, spaces.Discrete) for _, _, child in children):
+            # The common case (a Dict/Tuple of Discrete choices): one slice of the ints.
+            end = start + len(children)
+            offsets = [int(child.start) for _, _, child in children]
+            if any(offsets):
+                values = lambda ints: [v + o for v, o in zip(ints[start:end], offsets)]
+            else:
+                values = lambda ints: ints[start:end]
+            if isinstance(space, spaces.Dict):
+                return (lambda ints, array: dict(zip(keys, values(ints)))), end
+            return (lambda ints, array: tuple(values(ints))), end
+        builders = []
+        for _, _, child in children:
+            build, start = _compile_nativizer(child, start)
+            builders.append(build)
+        if isinstance(space, spaces.Dict):
+            pairs = list(zip(keys, builders))
+            return (lambda ints, array: {key: build(ints, array) for key, build in pairs}), start
+        return (lambda ints, array: tuple([build(ints, array) for build in builders])), start
+
+    end = start + _action_leaf_size(space)
+    if isinstance(space, spaces.Discrete):
+        offset = int(space.start)
+        return (lambda ints, array: ints[start] + offset), end
+    shape, dtype = tuple(space.shape), space.dtype
+    if isinstance(space, spaces.MultiDiscrete):
+        offset = np.asarray(space.start, dtype=dtype)
+        return (lambda ints, array: array[start:end].reshape(shape).astype(dtype) + offset), end
+    return (lambda ints, array: array[start:end].reshape(shape).astype(dtype)), end
+
+
 class ActionEmulator:
-    """Converts flat actions into the inner env's native actions.
+    """Converts flat actions into the inner env's native actions, and back.
 
     ``flat_space`` is what agents act in: ``Discrete``, ``MultiDiscrete`` or ``Box``.
+    ``struct_dtype`` describes the flat action as a struct with the native nesting
+    (one int64 or float32 element per flat entry).
     """
 
     def __init__(self, space: gymnasium.Space):
         self.space = space
         self.is_emulated = True
-        self._offset = None
+        self._kind = "composite"
         if isinstance(space, spaces.Box):
-            self.flat_space, self.is_emulated = space, False
+            self.flat_space, self.is_emulated, self._kind = space, False, "box"
         elif isinstance(space, spaces.Discrete):
-            start = int(space.start)
             self.flat_space = gymnasium.spaces.Discrete(int(space.n))
-            self.is_emulated = start != 0
-            self._offset = start
+            self._offset = int(space.start)
+            self.is_emulated = self._offset != 0
+            self._kind = "discrete"
         elif isinstance(space, spaces.MultiDiscrete) and np.asarray(space.nvec).ndim == 1:
-            start = np.asarray(space.start)
             self.flat_space = gymnasium.spaces.MultiDiscrete(space.nvec)
-            self.is_emulated = bool(np.any(start != 0))
-            self._offset = start
+            self._offset = np.asarray(space.start, dtype=space.dtype)
+            self.is_emulated = bool(np.any(self._offset != 0))
+            self._kind = "multidiscrete"
         else:
             self._init_composite(space)
         self.struct_dtype = self._struct_dtype(space)
@@ -313,30 +374,33 @@ class ActionEmulator:
                 f"{boxes}. pufferlib supports all-discrete or all-Box action spaces; split the "
                 "hybrid action into separate discrete and continuous policies."
             )
-        # (path, leaf space, start index in the flat action, number of entries)
-        self._slots: list[tuple[tuple, gymnasium.Space, int, int]] = []
-        index = 0
-        for leaf in leaf_layout(space, dtype_from_space(space)):
-            count = 1 if isinstance(leaf.space, spaces.Discrete) else int(np.prod(leaf.space.shape))
-            self._slots.append((leaf.path, leaf.space, index, count))
-            index += count
         if boxes:
-            low = np.concatenate([np.asarray(b.low, np.float32).reshape(-1) for b in boxes])
-            high = np.concatenate([np.asarray(b.high, np.float32).reshape(-1) for b in boxes])
+            bounds = [_float32_bounds(box) for box in boxes]
+            low = np.concatenate([low for low, _ in bounds])
+            high = np.concatenate([high for _, high in bounds])
             self.flat_space = gymnasium.spaces.Box(low=low, high=high, dtype=np.float32)
         else:
-            nvec = []
+            nvec: list[int] = []
             for leaf in discrete:
                 if isinstance(leaf, spaces.Discrete):
                     nvec.append(int(leaf.n))
                 elif isinstance(leaf, spaces.MultiDiscrete):
                     nvec.extend(np.asarray(leaf.nvec).reshape(-1).tolist())
                 else:
-                    nvec.extend([2] * int(np.prod(leaf.shape)))
+                    nvec.extend([2] * _action_leaf_size(leaf))
             self.flat_space = gymnasium.spaces.MultiDiscrete(nvec)
+        self._build, _ = _compile_nativizer(space, 0)
+        self._discrete_flat = not boxes
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_build"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if self._kind == "composite":
+            self._build, _ = _compile_nativizer(self.space, 0)
 
     def _struct_dtype(self, space: gymnasium.Space) -> np.dtype:
-        """The struct of the flat action: one int64 (or float32) per flat entry."""
         if not _is_composite(space):
             return np.dtype(self.flat_space.dtype)
         element = np.dtype(np.float32 if isinstance(self.flat_space, spaces.Box) else np.int64)
@@ -344,24 +408,32 @@ class ActionEmulator:
         def build(sub: gymnasium.Space) -> np.dtype:
             if _is_composite(sub):
                 return np.dtype([(name, build(child)) for _, name, child in _children(sub)])
-            shape = () if isinstance(sub, spaces.Discrete) else (int(np.prod(sub.shape)),)
+            shape = () if isinstance(sub, spaces.Discrete) else (_action_leaf_size(sub),)
             return np.dtype((element, shape))
 
         return build(space)
 
     def check(self, action: Any) -> None:
-        """Raise ``APIUsageError`` if ``action`` is not in the flat action space."""
-        array = np.asarray(action)
+        """Raise ``APIUsageError`` unless ``action`` is in the flat action space.
+
+        ``Box`` actions are checked for shape and a numeric dtype, not bounds:
+        continuous policies sample outside them and envs clip.
+        """
+        try:
+            array = np.asarray(action)
+        except (TypeError, ValueError):
+            array = np.asarray(None)
         space = self.flat_space
-        ok = True
+        integer = np.issubdtype(array.dtype, np.integer)
         if isinstance(space, spaces.Discrete):
-            ok = (array.size == 1 and np.issubdtype(array.dtype, np.integer)
-                  and 0 <= int(array.reshape(-1)[0]) < space.n)
+            ok = array.size == 1 and integer and 0 <= int(array.reshape(-1)[0]) < space.n
         elif isinstance(space, spaces.MultiDiscrete):
-            ok = (array.shape == space.shape and np.issubdtype(array.dtype, np.integer)
-                  and bool(np.all((array >= 0) & (array < space.nvec))))
-        elif isinstance(space, spaces.Box):
-            ok = array.shape == space.shape and np.issubdtype(array.dtype, np.number)
+            ok = (array.size == space.nvec.size and integer
+                  and bool(np.all((array.reshape(space.nvec.shape) >= 0)
+                                  & (array.reshape(space.nvec.shape) < space.nvec))))
+        else:
+            ok = (array.size == int(np.prod(space.shape)) and array.dtype != bool
+                  and np.issubdtype(array.dtype, np.number))
         if not ok:
             raise APIUsageError(
                 f"Action {action!r} (dtype {array.dtype}, shape {array.shape}) is not in the "
@@ -370,23 +442,63 @@ class ActionEmulator:
 
     def nativize(self, action: Any) -> Any:
         """The native action for a flat ``action`` (any integer dtype, any layout)."""
-        if not self.is_emulated:
-            return action
-        if self._offset is not None:
-            if isinstance(self.flat_space, spaces.Discrete):
+        kind = self._kind
+        if kind == "discrete":
+            try:
+                return operator.index(action) + self._offset
+            except TypeError:
                 return int(np.asarray(action).reshape(-1)[0]) + self._offset
-            return np.asarray(action, dtype=np.int64) + self._offset
-        flat = np.asarray(action).reshape(-1)
-        values = {}
-        for path, leaf, start, count in self._slots:
-            if isinstance(leaf, spaces.Discrete):
-                values[path] = int(flat[start]) + int(leaf.start)
-            elif isinstance(leaf, spaces.MultiDiscrete):
-                chunk = flat[start:start + count].reshape(leaf.shape)
-                values[path] = (chunk + leaf.start).astype(leaf.dtype)
-            else:
-                values[path] = flat[start:start + count].reshape(leaf.shape).astype(leaf.dtype)
-        return _build(self.space, values)
+        if kind == "box":
+            return action
+        if type(action) is not np.ndarray or action.ndim != 1:
+            action = np.asarray(action).reshape(-1)
+        if kind == "multidiscrete":
+            if self.is_emulated or action.dtype.kind not in "iu":
+                return action.astype(self.space.dtype) + self._offset
+            return action
+        return self._build(action.tolist() if self._discrete_flat else None, action)
+
+    def nativize_rows(self, actions: np.ndarray) -> list:
+        """Native actions for a batch of flat actions, one per row of ``actions``."""
+        kind = self._kind
+        if kind == "box":
+            return list(actions)
+        rows = np.asarray(actions).reshape(len(actions), -1)
+        if kind == "discrete":
+            offset = self._offset
+            return [value + offset for value in rows[:, 0].tolist()]
+        if kind == "multidiscrete":
+            if self.is_emulated or rows.dtype.kind not in "iu":
+                rows = rows.astype(self.space.dtype) + self._offset
+            return list(rows)
+        build = self._build
+        if not self._discrete_flat:
+            return [build(None, row) for row in rows]
+        return [build(ints, row) for ints, row in zip(rows.tolist(), rows)]
+
+    def flatten(self, native: Any) -> np.ndarray | int:
+        """The flat action for a ``native`` action: the inverse of ``nativize``."""
+        kind = self._kind
+        if kind == "discrete":
+            return int(native) - self._offset
+        if kind == "box":
+            return native
+        if kind == "multidiscrete":
+            return np.asarray(native, dtype=np.int64) - self._offset
+        parts = []
+        for leaf, value in zip(flatten_space(self.space), _flatten_sample(self.space, native)):
+            value = np.asarray(value).reshape(-1)
+            if isinstance(leaf, (*spaces.Discrete, *spaces.MultiDiscrete)):
+                value = value - np.asarray(leaf.start).reshape(-1)
+            parts.append(value)
+        return np.concatenate(parts).astype(self.flat_space.dtype)
+
+
+def _flatten_sample(space: gymnasium.Space, sample: Any) -> list[Any]:
+    """The leaf values of ``sample``, depth first in the space's order."""
+    if _is_composite(space):
+        return [value for key, _, sub in _children(space) for value in _flatten_sample(sub, sample[key])]
+    return [sample]
 
 
 def emulate_action_space(space: gymnasium.Space) -> tuple[gymnasium.Space, np.dtype]:
@@ -409,7 +521,7 @@ def _make_env(env: Any, env_creator: Any, env_args: Sequence, env_kwargs: dict) 
     if (env is None) == (env_creator is None):
         raise ValueError("Pass exactly one of env (an instance) or env_creator (a callable).")
     if env is not None:
-        if inspect.isclass(env) or inspect.isfunction(env):
+        if inspect.isclass(env) or inspect.isroutine(env) or isinstance(env, functools.partial):
             raise TypeError(
                 f"env must be an environment instance, not {env!r}. "
                 "Pass a class or function as env_creator instead."
@@ -430,26 +542,61 @@ def _accepts_seed(reset: Callable) -> bool:
     )
 
 
-def _reset_inner(env: Any, seed: int | None, accepts_seed: bool) -> Any:
-    if seed is None:
-        return env.reset()
-    if not accepts_seed:
-        warnings.warn(
-            f"{type(env).__name__}.reset() takes no seed; seed={seed} was ignored.",
-            stacklevel=3,
+def _reset_inner(env: Any, seed: int | None, options: dict | None, accepts_seed: bool) -> Any:
+    kwargs: dict[str, Any] = {} if options is None else {"options": options}
+    if seed is not None:
+        if accepts_seed:
+            kwargs["seed"] = seed
+        else:
+            warnings.warn(
+                f"{type(env).__name__}.reset() takes no seed; seed={seed} was ignored.",
+                stacklevel=3,
+            )
+    result = env.reset(**kwargs)
+    if not isinstance(result, tuple) or len(result) != 2:
+        raise APIUsageError(
+            f"{type(env).__name__}.reset() returned {_describe(result)}, not (observation, info): "
+            "pufferlib needs the Gymnasium / PettingZoo >= 1.24 API."
         )
-        return env.reset()
-    return env.reset(seed=seed)
+    return result
+
+
+def _describe(result: Any) -> str:
+    if isinstance(result, tuple):
+        return f"a tuple of {len(result)}"
+    return f"a {type(result).__name__}"
+
+
+def _check_step_result(env: Any, result: Any) -> None:
+    if not isinstance(result, tuple) or len(result) != 5:
+        raise APIUsageError(
+            f"{type(env).__name__}.step() returned {_describe(result)}, not (observation, reward, "
+            "terminated, truncated, info): pufferlib needs the Gymnasium / "
+            "PettingZoo >= 1.24 API (the old 4-tuple `done` API is not supported)."
+        )
+
+
+def _check_native_observation(space: gymnasium.Space, obs: Any, who: str = "") -> None:
+    try:
+        ok = space.contains(obs)
+    except Exception:  # noqa: BLE001 - a malformed value can make contains() raise anything
+        ok = False
+    if not ok:
+        raise APIUsageError(
+            f"Observation{who} {obs!r} is not in the observation space {space}. "
+            "Fix the env so that its observations match its declared observation_space."
+        )
 
 
 class GymnasiumPufferEnv(gymnasium.Env):
     """A Gymnasium env with one flat observation and one flat action.
 
     Pass exactly one of ``env`` (an instance) or ``env_creator`` (called as
-    ``env_creator(*env_args, **env_kwargs)``). Observations returned by ``reset`` and
-    ``step`` may alias internal buffers that the next call overwrites: copy what you
-    keep. With ``check=True`` every observation and action is validated; otherwise
-    only the first of each.
+    ``env_creator(*env_args, **env_kwargs)``). Once a vector backend has injected
+    ``buf``, observations returned by ``reset`` and ``step`` alias those buffers, which
+    the next call overwrites: copy what you keep. Standalone, each call returns a
+    fresh array. With ``check=True`` every observation and action is validated;
+    otherwise only the first of each.
     """
 
     def __init__(self, env: Any = None, env_creator: Callable | None = None,
@@ -473,77 +620,117 @@ class GymnasiumPufferEnv(gymnasium.Env):
         self.num_agents = 1
         self.buf: Namespace | None = None
         self.done = False
-        self._buffers: Namespace | None = None
+        self._bound: Namespace | None = None
         self._writer: ObservationWriter | None = None
         self._accepts_seed = _accepts_seed(self.env.reset)
         self._next_seed: int | None = None
-        self._steps_checked = 0
-        self._resets_checked = 0
+        self._nativize = None if self._actions._kind == "box" else self._actions.nativize
+        self._reset_checked = False
+        self._step_checked = False
+        # True while step() must take the slow path: before reset, after done, on the
+        # first step (its action and observation are validated) and always with check=True.
+        self._slow_step = True
 
     @property
     def render_mode(self) -> str | None:
         return getattr(self.env, "render_mode", None)
+
+    @property
+    def metadata(self) -> dict:
+        return getattr(self.env, "metadata", {"render_modes": []})
+
+    def __setstate__(self, state: dict) -> None:
+        # Pickling copies the buffers, so the writer's views no longer alias them: rebind.
+        self.__dict__.update(state)
+        if self._bound is not None:
+            self._bound = None
+            self._bind_buffers()
 
     def seed(self, seed: int | None) -> None:
         """Seed the inner env at the next ``reset`` that is not given a seed itself."""
         self._next_seed = seed
 
     def _bind_buffers(self) -> None:
-        if self._buffers is self.buf and self._buffers is not None:
+        """Adopt ``self.buf`` (or private buffers) as the arrays results are written into."""
+        if self._bound is not None and self._bound is self.buf:
             return
-        self._buffers = self.buf if self.buf is not None else make_buffer(self.single_observation_space)
+        self._bound = self.buf if self.buf is not None else make_buffer(self.single_observation_space)
+        self._obs_row = self._bound.observations[0]
         if self.is_obs_emulated:
             self._writer = ObservationWriter(self.emulated.observation_space, self.obs_dtype,
-                                             self._buffers.observations[0])
+                                             self._obs_row)
 
-    def _emit_observation(self, native_obs: Any, checked: bool) -> Any:
+    def _emit_observation(self, native_obs: Any, check: bool) -> Any:
+        """Validate if asked, write the observation, and return what the caller sees."""
+        if check:
+            _check_native_observation(self.emulated.observation_space, native_obs)
         if self._writer is not None:
             self._writer.write(native_obs)
-            return self._buffers.observations[0]
+            return self._obs_row if self.buf is not None else self._obs_row.copy()
         if self.buf is not None:
-            self._buffers.observations[0] = native_obs
-        if self.check or not checked:
-            self._check_box_observation(native_obs)
+            self._write_box(native_obs)
         return native_obs
 
-    def _check_box_observation(self, obs: Any) -> None:
-        space = self.single_observation_space
-        array = np.asarray(obs)
-        if array.shape != space.shape or not space.contains(array.astype(space.dtype, copy=False)):
-            raise APIUsageError(
-                f"Observation {obs!r} (shape {array.shape}) is not in the observation space {space}."
-            )
+    def _write_box(self, native_obs: Any) -> None:
+        try:
+            self._obs_row[...] = native_obs
+        except (TypeError, ValueError) as e:
+            _check_native_observation(self.emulated.observation_space, native_obs)
+            raise APIUsageError(f"Observation {native_obs!r} could not be written: {e}") from e
 
     def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[Any, dict]:
         self._bind_buffers()
         if seed is None:
             seed, self._next_seed = self._next_seed, None
-        native_obs, info = _reset_inner(self.env, seed, self._accepts_seed)
-        obs = self._emit_observation(native_obs, self._resets_checked > 0)
-        self._resets_checked += 1
-        buffers = self._buffers
-        buffers.rewards[0] = 0.0
-        buffers.terminals[0] = False
-        buffers.truncations[0] = False
-        buffers.masks[0] = True
+        if seed is not None:
+            super().reset(seed=seed)  # Gymnasium convention: the wrapper's np_random is seeded too
+        native_obs, info = _reset_inner(self.env, seed, options, self._accepts_seed)
+        obs = self._emit_observation(native_obs, self.check or not self._reset_checked)
+        self._reset_checked = True
+        bound = self._bound
+        bound.rewards[0] = 0.0
+        bound.terminals[0] = False
+        bound.truncations[0] = False
+        bound.masks[0] = True
         self.done = False
+        self._slow_step = self.check or not self._step_checked
         return obs, info
 
-    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
-        if self._buffers is None:
+    def _check_step(self, action: Any) -> None:
+        if self._bound is None:
             raise APIUsageError("step() called before reset()")
         if self.done:
             raise APIUsageError("step() called after environment is done")
-        if self.check or self._steps_checked == 0:
-            self._actions.check(action)
-        self._steps_checked += 1
-        native_obs, reward, terminal, truncated, info = self.env.step(self._actions.nativize(action))
-        obs = self._emit_observation(native_obs, self._steps_checked > 1)
-        buffers = self._buffers
-        buffers.rewards[0] = reward
-        buffers.terminals[0] = terminal
-        buffers.truncations[0] = truncated
-        self.done = bool(terminal or truncated)
+        self._actions.check(action)
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
+        slow = self._slow_step
+        if slow:
+            self._check_step(action)
+        nativize = self._nativize
+        result = self.env.step(action if nativize is None else nativize(action))
+        if slow:
+            _check_step_result(self.env, result)
+        native_obs, reward, terminal, truncated, info = result
+        if slow:
+            obs = self._emit_observation(native_obs, check=True)
+            self._step_checked = True
+            self._slow_step = self.check
+        elif self._writer is not None:
+            self._writer.write(native_obs)
+            obs = self._obs_row if self.buf is not None else self._obs_row.copy()
+        else:
+            obs = native_obs
+            if self.buf is not None:
+                self._write_box(native_obs)
+        buf = self.buf
+        if buf is not None:
+            buf.rewards[0] = reward
+            buf.terminals[0] = terminal
+            buf.truncations[0] = truncated
+        if terminal or truncated:
+            self.done = True
+            self._slow_step = True
         return obs, reward, terminal, truncated, info
 
     def render(self) -> Any:
@@ -553,14 +740,15 @@ class GymnasiumPufferEnv(gymnasium.Env):
         self.env.close()
 
 
-class PettingZooPufferEnv:
+class PettingZooPufferEnv(ParallelEnv):
     """A PettingZoo parallel env whose agents all see flat observations and act flat.
 
     Outputs always hold one entry per possible agent: an agent absent from the inner
-    env's output has an all-zero observation, reward 0, terminal True and mask False.
-    ``actions`` is a dict by agent or an array in ``possible_agents`` order; actions
-    for agents that are not alive are dropped. Returned observations alias internal
-    buffers that the next call overwrites.
+    env's output has an all-zero observation, reward 0, terminal True, truncation
+    False and mask False. ``actions`` is a dict by agent or an array in
+    ``possible_agents`` order; actions for agents that are not alive are dropped.
+    Once a vector backend has injected ``buf``, returned observations alias those
+    buffers, which the next call overwrites; standalone, each call returns fresh arrays.
     """
 
     def __init__(self, env: Any = None, env_creator: Callable | None = None,
@@ -577,7 +765,9 @@ class PettingZooPufferEnv:
         self.to_puffer = to_puffer
         self.check = check
         self._possible_agents = list(env.possible_agents)
-        self.num_agents = len(self._possible_agents)
+        if not self._possible_agents:
+            raise APIUsageError(f"{type(env).__name__} has no possible_agents.")
+        self._num_agents = len(self._possible_agents)
         self._agent_index = {agent: i for i, agent in enumerate(self._possible_agents)}
         native_obs_space = self._shared_space(env.observation_space, "observation")
         native_atn_space = self._shared_space(env.action_space, "action")
@@ -593,13 +783,17 @@ class PettingZooPufferEnv:
             observation_space=native_obs_space,
             action_space=native_atn_space,
         )
+        self.observation_spaces = dict.fromkeys(self._possible_agents, self.single_observation_space)
+        self.action_spaces = dict.fromkeys(self._possible_agents, self.single_action_space)
         self.buf: Namespace | None = None
-        self._buffers: Namespace | None = None
+        self._bound: Namespace | None = None
         self._writers: list[ObservationWriter] | None = None
         self._accepts_seed = _accepts_seed(env.reset)
         self._done = False
         self._reset_called = False
-        self._checked = False
+        self._observations_checked = False
+        self._actions_checked = False
+        self._steps_checked = False
 
     def _shared_space(self, space_fn: Callable, kind: str) -> gymnasium.Space:
         spaces_by_agent = {agent: space_fn(agent) for agent in self._possible_agents}
@@ -618,12 +812,27 @@ class PettingZooPufferEnv:
         return getattr(self.env, "render_mode", None)
 
     @property
+    def metadata(self) -> dict:
+        return getattr(self.env, "metadata", {"render_modes": []})
+
+    def __setstate__(self, state: dict) -> None:
+        # Pickling copies the buffers, so the writers' views no longer alias them: rebind.
+        self.__dict__.update(state)
+        if self._bound is not None:
+            self._bound = None
+            self._bind_buffers()
+
+    @property
     def agents(self) -> list:
         return list(self.env.agents)
 
     @property
     def possible_agents(self) -> list:
         return self._possible_agents
+
+    @property
+    def num_agents(self) -> int:
+        return self._num_agents
 
     @property
     def done(self) -> bool:
@@ -640,43 +849,63 @@ class PettingZooPufferEnv:
         return self.single_action_space
 
     def _bind_buffers(self) -> None:
-        if self._buffers is self.buf and self._buffers is not None:
+        if self._bound is not None and self._bound is self.buf:
             return
-        self._buffers = self.buf if self.buf is not None else make_buffer(
-            self.single_observation_space, self.num_agents)
-        observations = self._buffers.observations
+        self._bound = self.buf if self.buf is not None else make_buffer(
+            self.single_observation_space, self._num_agents)
+        self._obs_rows = list(self._bound.observations)
         if self.is_obs_emulated:
             self._writers = [ObservationWriter(self.emulated.observation_space, self.obs_dtype, row)
-                             for row in observations]
+                             for row in self._obs_rows]
 
-    def _write_observations(self, native_obs: dict) -> None:
-        index = self._agent_index
-        observations = self._buffers.observations
-        for agent, obs in native_obs.items():
-            if agent not in index:
-                raise InvalidAgentError(agent, self._possible_agents)
-            if self._writers is not None:
-                self._writers[index[agent]].write(obs)
-            else:
-                observations[index[agent]] = obs
+    def _write(self, native_obs: dict, rewards: dict, terminals: dict, truncations: dict) -> None:
+        """Write one row per possible agent: real data if present, else zeros and mask False."""
+        index, agents = self._agent_index, self._possible_agents
+        if self.check or not self._observations_checked:
+            for agent, obs in native_obs.items():
+                if agent not in index:
+                    raise InvalidAgentError(agent, agents)
+                _check_native_observation(self.emulated.observation_space, obs, f" of agent {agent!r}")
+            self._observations_checked = True
+        writers, rows = self._writers, self._obs_rows
+        try:
+            for agent, obs in native_obs.items():
+                if writers is not None:
+                    writers[index[agent]].write(obs)
+                else:
+                    rows[index[agent]][...] = obs
+        except KeyError:
+            raise InvalidAgentError(next(a for a in native_obs if a not in index), agents) from None
+        except (TypeError, ValueError) as e:
+            raise APIUsageError(
+                f"Observations {native_obs!r} do not fit the observation space "
+                f"{self.emulated.observation_space}: {e}") from e
+        # Per-agent values go in as one list per array: one numpy call instead of one per agent.
+        bound = self._bound
+        if len(native_obs) == self._num_agents:
+            bound.masks[...] = True
+            bound.rewards[...] = [rewards.get(agent, 0.0) for agent in agents]
+            bound.terminals[...] = [terminals.get(agent, False) for agent in agents]
+            bound.truncations[...] = [truncations.get(agent, False) for agent in agents]
+            return
+        present = [agent in native_obs for agent in agents]
+        for row, alive in zip(rows, present):
+            if not alive:
+                row[...] = 0
+        bound.masks[...] = present
+        pairs = list(zip(agents, present))
+        bound.rewards[...] = [rewards.get(agent, 0.0) if alive else 0.0 for agent, alive in pairs]
+        bound.terminals[...] = [terminals.get(agent, False) if alive else True for agent, alive in pairs]
+        bound.truncations[...] = [truncations.get(agent, False) and alive for agent, alive in pairs]
 
     def _outputs(self) -> dict:
-        observations = self._buffers.observations
-        return {agent: observations[i] for i, agent in enumerate(self._possible_agents)}
+        rows = self._obs_rows if self.buf is not None else self._bound.observations.copy()
+        return dict(zip(self._possible_agents, rows))
 
-    def reset(self, seed: int | None = None) -> tuple[dict, dict]:
+    def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
         self._bind_buffers()
-        native_obs, native_infos = _reset_inner(self.env, seed, self._accepts_seed)
-        buffers = self._buffers
-        buffers.observations[:] = 0
-        buffers.rewards[:] = 0
-        buffers.terminals[:] = True
-        buffers.truncations[:] = False
-        buffers.masks[:] = False
-        self._write_observations(native_obs)
-        present = [self._agent_index[agent] for agent in native_obs]
-        buffers.terminals[present] = False
-        buffers.masks[present] = True
+        native_obs, native_infos = _reset_inner(self.env, seed, options, self._accepts_seed)
+        self._write(native_obs, {}, {}, {})
         self._done = len(native_obs) == 0
         self._reset_called = True
         infos = {agent: native_infos.get(agent, {}) for agent in self._possible_agents}
@@ -684,57 +913,51 @@ class PettingZooPufferEnv:
 
     def _native_actions(self, actions: Any) -> dict:
         alive = self.env.agents
+        index = self._agent_index
+        check = self.check or not self._actions_checked
         if isinstance(actions, dict):
             for agent in actions:
-                if agent not in self._agent_index:
+                if agent not in index:
                     raise InvalidAgentError(agent, self._possible_agents)
             rows = {agent: actions[agent] for agent in alive if agent in actions}
-        else:
-            array = np.asarray(actions)
-            if len(array) != self.num_agents:
-                raise APIUsageError(
-                    f"Got actions for {len(array)} agents, expected {self.num_agents} "
-                    f"(one row per possible agent, in possible_agents order)."
-                )
-            rows = {agent: array[self._agent_index[agent]] for agent in alive}
-        if self.check or not self._checked:
-            for row in rows.values():
-                self._actions.check(row)
-            self._checked = True
-        nativize = self._actions.nativize
-        return {agent: nativize(row) for agent, row in rows.items()}
+            if check:
+                for row in rows.values():
+                    self._actions.check(row)
+                self._actions_checked = True
+            nativize = self._actions.nativize
+            return {agent: nativize(row) for agent, row in rows.items()}
+        array = np.asarray(actions)
+        if array.ndim == 0 or len(array) != self._num_agents:
+            raise APIUsageError(
+                f"Got an action array of shape {array.shape}, expected {self._num_agents} rows "
+                "(one per possible agent, in possible_agents order) or a dict by agent."
+            )
+        if check:
+            for agent in alive:
+                self._actions.check(array[index[agent]])
+            self._actions_checked = True
+        native = self._actions.nativize_rows(array)
+        return {agent: native[index[agent]] for agent in alive}
 
     def step(self, actions: Any) -> tuple[dict, dict, dict, dict, dict]:
         if not self._reset_called:
             raise APIUsageError("step() called before reset()")
         if self._done:
             raise APIUsageError("step() called after environment is done")
-        native_obs, rewards, terminals, truncations, native_infos = self.env.step(
-            self._native_actions(actions))
-        buffers = self._buffers
-        index = self._agent_index
-        buffers.observations[:] = 0
-        buffers.rewards[:] = 0
-        buffers.terminals[:] = True
-        buffers.truncations[:] = False
-        buffers.masks[:] = False
-        self._write_observations(native_obs)
-        all_done = True
-        for agent in native_obs:
-            i = index[agent]
-            terminal, truncated = bool(terminals.get(agent, False)), bool(truncations.get(agent, False))
-            buffers.rewards[i] = rewards.get(agent, 0.0)
-            buffers.terminals[i] = terminal
-            buffers.truncations[i] = truncated
-            buffers.masks[i] = True
-            all_done = all_done and (terminal or truncated)
-        self._done = all_done or not self.env.agents
-        agents = self._possible_agents
+        result = self.env.step(self._native_actions(actions))
+        if self.check or not self._steps_checked:
+            _check_step_result(self.env, result)
+            self._steps_checked = True
+        native_obs, rewards, terminals, truncations, native_infos = result
+        self._write(native_obs, rewards, terminals, truncations)
+        self._done = not self.env.agents or all(
+            terminals.get(agent) or truncations.get(agent) for agent in native_obs)
+        bound, agents = self._bound, self._possible_agents
         return (
             self._outputs(),
-            dict(zip(agents, buffers.rewards.tolist())),
-            dict(zip(agents, buffers.terminals.tolist())),
-            dict(zip(agents, buffers.truncations.tolist())),
+            dict(zip(agents, bound.rewards.tolist())),
+            dict(zip(agents, bound.terminals.tolist())),
+            dict(zip(agents, bound.truncations.tolist())),
             {agent: native_infos.get(agent, {}) for agent in agents},
         )
 
@@ -744,10 +967,9 @@ class PettingZooPufferEnv:
     def close(self) -> None:
         self.env.close()
 
+    def state(self) -> np.ndarray:
+        return self.env.state()
+
 
 def _is_aec(env: Any) -> bool:
-    try:
-        from pettingzoo.utils.env import AECEnv
-    except ImportError:
-        return False
     return isinstance(env, AECEnv)

@@ -21,6 +21,9 @@ class InvalidAgentError(ValueError):
         self.agents = list(agents)
         super().__init__(f"Invalid agent {agent_id!r}: valid agents are {self.agents}")
 
+    def __reduce__(self):
+        return type(self), (self.agent_id, self.agents)
+
 
 class EnvironmentSetupError(RuntimeError):
     """An optional environment dependency is missing or failed to import."""
@@ -28,9 +31,13 @@ class EnvironmentSetupError(RuntimeError):
     def __init__(self, e: BaseException | None, package: str):
         self.e = e
         self.package = package
+        cause = "" if e is None else f" ({type(e).__name__}: {e})"
         message = (
-            f"{package}: the environment could not be set up ({type(e).__name__}: {e}). "
+            f"{package}: the environment could not be set up{cause}. "
             f"Install its dependencies with `pip install pufferlib[{package}]`."
         )
         self.message = message
         super().__init__(message)
+
+    def __reduce__(self):
+        return type(self), (self.e, self.package)

@@ -35,15 +35,19 @@ def joint_space(space: gymnasium.Space, n: int) -> gymnasium.Space:
     """The space of ``n`` stacked samples of ``space`` (one per agent in a batch).
 
     ``Discrete(k)`` -> ``MultiDiscrete([k] * n)``; ``MultiDiscrete(nvec)`` ->
-    ``Box(0, nvec - 1, (n, len(nvec)), int)``; ``Box`` -> ``Box((n, *shape))``.
+    ``Box(start, start + nvec - 1, (n, len(nvec)), int)``; ``Box`` -> ``Box((n, *shape))``.
     """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise APIUsageError(f"joint_space needs a positive integer number of agents, got {n!r}.")
     if isinstance(space, Discrete):
         start = int(getattr(space, "start", 0))
         return gymnasium.spaces.MultiDiscrete([int(space.n)] * n, start=[start] * n)
     if isinstance(space, MultiDiscrete):
         nvec = np.asarray(space.nvec).reshape(-1)
-        high = np.broadcast_to(nvec - 1, (n, len(nvec)))
-        return gymnasium.spaces.Box(low=0, high=high, shape=(n, len(nvec)), dtype=space.dtype)
+        start = np.asarray(getattr(space, "start", 0)).reshape(-1) + 0 * nvec
+        low = np.broadcast_to(start, (n, len(nvec)))
+        high = np.broadcast_to(start + nvec - 1, (n, len(nvec)))
+        return gymnasium.spaces.Box(low=low, high=high, shape=(n, len(nvec)), dtype=space.dtype)
     if isinstance(space, Box):
         low = np.broadcast_to(space.low, (n, *space.shape))
         high = np.broadcast_to(space.high, (n, *space.shape))
