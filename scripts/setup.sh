@@ -28,3 +28,11 @@ fi
 
 echo "[setup] installing pufferlib[$extras]"
 "${pip[@]}" -e ".[$extras]"
+
+# Bindings whose releases pin old numpy / gym / gymnasium versions but run on the core stack
+# (their tests pass on numpy 2 and gymnasium 1.4): install them without their pins.
+if [[ ",$extras," == *",test-envs,"* ]]; then
+    echo "[setup] installing procgen, nle and minihack without their stale pins"
+    "${pip[@]}" --no-deps "procgen-mirror==0.10.7" "gym3==0.3.3" "gym==0.26.2" "nle==1.3.0" "minihack==1.0.2"
+    "${pip[@]}" cffi filelock cloudpickle pybind11
+fi

@@ -1,0 +1,53 @@
+"""A small CNN for Griddly's ``VECTOR`` observations (one channel per object/variable)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+import pufferlib.models
+from pufferlib.pytorch import layer_init
+
+
+class Policy(nn.Module):
+    """Two same-padding 3x3 convs over the ``(C, W, H)`` grid, then ``Linear(hidden_size)``.
+
+    Griddly grids are small (a few to a few dozen cells a side), so the convs keep full
+    resolution. Observations are counts and one-hots, fed unscaled.
+    """
+
+    def __init__(self, env: Any, hidden_size: int = 256, channels: int = 32):
+        super().__init__()
+        self.hidden_size = hidden_size
+        in_channels, width, height = env.single_observation_space.shape
+        self.network = nn.Sequential(
+            layer_init(nn.Conv2d(in_channels, channels, 3, padding=1)), nn.ReLU(),
+            layer_init(nn.Conv2d(channels, 2 * channels, 3, padding=1)), nn.ReLU(),
+            nn.Flatten(),
+            layer_init(nn.Linear(2 * channels * width * height, hidden_size)), nn.ReLU(),
+        )
+        self.actor = pufferlib.models.ActionHead(hidden_size, env.single_action_space)
+        self.value_head = layer_init(nn.Linear(hidden_size, 1), std=1.0)
+        self.is_continuous = False
+
+    def forward(self, observations: torch.Tensor) -> tuple[Any, torch.Tensor]:
+        hidden, lookup = self.encode_observations(observations)
+        return self.decode_actions(hidden, lookup)
+
+    def encode_observations(self, observations: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return self.network(observations.float()), None
+
+    def decode_actions(self, hidden: torch.Tensor, lookup: Any = None) -> tuple[Any, torch.Tensor]:
+        return self.actor(hidden), self.value_head(hidden)
+
+
+class Recurrent(pufferlib.models.LSTMWrapper):
+    """An LSTM between ``Policy``'s encoder and heads (for partially observable games)."""
+
+    def __init__(self, env: Any, policy: nn.Module, input_size: int | None = None,
+                 hidden_size: int | None = None, num_layers: int = 1):
+        input_size = input_size or policy.hidden_size
+        hidden_size = hidden_size or policy.hidden_size
+        super().__init__(env, policy, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)

@@ -1,0 +1,29 @@
+"""NatureCNN policy for the grayscale Game Boy screen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+import pufferlib.models
+from pufferlib.environments.vizdoom.torch import conv_flat_size
+
+
+class Policy(pufferlib.models.Convolutional):
+    """``Convolutional`` over the ``(1, 72, 80)`` screen, ``flat_size`` derived from its shape."""
+
+    def __init__(self, env: Any, hidden_size: int = 512, output_size: int | None = None):
+        shape = tuple(env.single_observation_space.shape)
+        super().__init__(env, framestack=shape[0], flat_size=conv_flat_size(shape),
+                         hidden_size=hidden_size, output_size=output_size or hidden_size)
+
+
+class Recurrent(pufferlib.models.LSTMWrapper):
+    """An LSTM between the CNN and the heads (the screen alone does not show the whole state)."""
+
+    def __init__(self, env: Any, policy: nn.Module, input_size: int | None = None,
+                 hidden_size: int | None = None, num_layers: int = 1):
+        input_size = input_size or policy.hidden_size
+        hidden_size = hidden_size or policy.output_size
+        super().__init__(env, policy, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
