@@ -33,8 +33,10 @@ def _numeric_scalar(value: Any) -> float | int | None:
     """``value`` as a Python number if it is a numeric scalar (or a one-element array)."""
     if isinstance(value, bool | np.bool_):
         return float(value)
-    if isinstance(value, numbers.Number) and not isinstance(value, complex | np.complexfloating):
-        return value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, numbers.Integral):
+        return int(value)  # also turns IntEnum codes (e.g. NLE's end_status) into plain numbers
+    if isinstance(value, numbers.Real):
+        return float(value)
     if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "biuf":
         return _numeric_scalar(value.reshape(()).item())
     return None
