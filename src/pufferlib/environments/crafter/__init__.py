@@ -1,0 +1,10 @@
+"""Crafter: an open-world survival game with 64x64 RGB observations."""
+
+from .environment import env_creator, make, make_env  # noqa: F401
+
+try:
+    import torch  # noqa: F401
+except ImportError:
+    pass
+else:
+    from .torch import Policy, Recurrent  # noqa: F401

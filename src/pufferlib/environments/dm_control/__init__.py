@@ -1,0 +1,10 @@
+"""DeepMind Control Suite (dm_env API) as Gymnasium envs with continuous actions."""
+
+from .environment import env_creator, make, make_env  # noqa: F401
+
+try:
+    import torch  # noqa: F401
+except ImportError:
+    pass
+else:
+    from .torch import Policy, Recurrent  # noqa: F401

@@ -1,0 +1,10 @@
+"""Gymnasium's MuJoCo locomotion envs (continuous actions)."""
+
+from .environment import env_creator, make, make_env  # noqa: F401
+
+try:
+    import torch  # noqa: F401
+except ImportError:
+    pass
+else:
+    from .torch import Policy, Recurrent  # noqa: F401

@@ -1,0 +1,104 @@
+"""Gymnasium's MuJoCo locomotion tasks, and the continuous-control wrappers they share.
+
+``env_creator(name)`` accepts a registered id (``HalfCheetah-v5``) or the task name in
+any spelling (``halfcheetah``, ``half_cheetah``, ``walker2d``: the newest version).
+``continuous_control`` is the wrapper stack every continuous-control binding uses, the
+one CleanRL's PPO tunes for: actions clipped to the task's bounds, observations
+normalised by running statistics and clipped to [-10, 10], rewards scaled by a running
+estimate of the discounted return's spread and clipped to [-10, 10], float32
+observations, empty reset infos. Put ``EpisodeStats`` *under* it so that the reported
+returns are the task's own, not the normalised ones.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium
+import numpy as np
+
+from pufferlib.emulation import GymnasiumPufferEnv
+from pufferlib.environments import try_import
+from pufferlib.exceptions import APIUsageError
+from pufferlib.postprocess import EpisodeStats
+
+EXTRA = "mujoco"
+CLIP = 10.0
+
+
+class EmptyResetInfo(gymnasium.Wrapper):
+    """Return ``{}`` from ``reset``: vector backends report every non-empty info dict."""
+
+    def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[Any, dict]:
+        return self.env.reset(seed=seed, options=options)[0], {}
+
+
+def _clip_observation(observation: np.ndarray) -> np.ndarray:
+    return np.clip(observation, -CLIP, CLIP)
+
+
+def _clip_reward(reward: float) -> float:
+    return float(np.clip(reward, -CLIP, CLIP))
+
+
+def _as_float32(observation: np.ndarray) -> np.ndarray:
+    return observation.astype(np.float32, copy=False)
+
+
+def continuous_control(env: gymnasium.Env, normalize: bool = True, gamma: float = 0.99) -> gymnasium.Env:
+    """Wrap a ``Box``-action env for PPO (see the module docstring).
+
+    ``gamma`` is the discount the reward normalisation assumes; ``normalize=False``
+    keeps only the action clipping, float32 observations and empty reset infos.
+    """
+    env = gymnasium.wrappers.ClipAction(env)
+    if normalize:
+        env = gymnasium.wrappers.NormalizeObservation(env)
+        env = gymnasium.wrappers.TransformObservation(env, _clip_observation, env.observation_space)
+        env = gymnasium.wrappers.NormalizeReward(env, gamma=gamma)
+        env = gymnasium.wrappers.TransformReward(env, _clip_reward)
+    space = env.observation_space
+    float32_space = gymnasium.spaces.Box(space.low.astype(np.float32), space.high.astype(np.float32),
+                                         space.shape, np.float32)
+    env = gymnasium.wrappers.TransformObservation(env, _as_float32, float32_space)
+    return EmptyResetInfo(env)
+
+
+def _key(name: str, keep_version: bool) -> str:
+    stem = name if keep_version else re.sub(r"-v\d+$", "", name)
+    return re.sub(r"[^a-z0-9]", "", stem.lower())
+
+
+def env_id(name: str) -> str:
+    """The registered id for ``name`` (``APIUsageError`` listing the tasks if unknown)."""
+    try_import("mujoco", EXTRA)
+    ids = sorted(
+        key for key, spec in gymnasium.registry.items()
+        if isinstance(spec.entry_point, str) and spec.entry_point.startswith("gymnasium.envs.mujoco")
+    )
+    if name in ids:
+        return name
+    # An explicit version must exist; without one, the newest version is meant.
+    versioned = re.search(r"-v\d+$", name) is not None
+    matches = [i for i in ids if _key(i, versioned) == _key(name, versioned)]
+    if not matches:
+        raise APIUsageError(f"Unknown MuJoCo environment {name!r}. Valid names: {', '.join(ids)}.")
+    return max(matches, key=lambda i: int(re.search(r"-v(\d+)$", i).group(1)))
+
+
+def make_env(name: str = "HalfCheetah-v5", normalize: bool = True, gamma: float = 0.99,
+             render_mode: str | None = None, **kwargs: Any) -> GymnasiumPufferEnv:
+    """One MuJoCo task; extra kwargs go to ``gymnasium.make`` (e.g. ``max_episode_steps``)."""
+    env = gymnasium.make(env_id(name), render_mode=render_mode, disable_env_checker=True, **kwargs)
+    return GymnasiumPufferEnv(env=continuous_control(EpisodeStats(env), normalize=normalize, gamma=gamma))
+
+
+def env_creator(name: str = "HalfCheetah-v5") -> Callable[..., GymnasiumPufferEnv]:
+    """A picklable factory for ``name``: call it with ``make_env``'s keyword arguments."""
+    return functools.partial(make_env, env_id(name))
+
+
+make = make_env

@@ -1,0 +1,151 @@
+"""CleanRL binding: action sampling and the ``get_action_and_value`` policy interface.
+
+Models follow the ``pufferlib.models`` convention (``forward(obs) -> (logits, value)``,
+or ``forward(obs, state) -> (logits, value, state)`` for recurrent ones). ``logits`` is
+a ``(B, n)`` tensor (Discrete), a sequence of ``(B, n_i)`` tensors (MultiDiscrete) or a
+``torch.distributions.Normal`` over ``(B, *action_shape)`` (Box).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+from torch.distributions import Normal
+
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def _categorical(logits: torch.Tensor, action: torch.Tensor | None
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    log_probs = torch.log_softmax(logits, dim=-1)
+    probs = log_probs.exp()
+    if action is None:
+        # Gumbel-max in its exponential form: argmax p / E, E ~ Exp(1). Cheaper than
+        # torch.multinomial on CPU, and a straight line of ops for torch.compile.
+        action = (probs / torch.empty_like(probs).exponential_()).argmax(dim=-1)
+    else:
+        action = action.long()
+    logprob = log_probs.gather(-1, action.unsqueeze(-1)).squeeze(-1)
+    # Masked actions have log-prob -inf and prob 0: clamp so that 0 * -inf is 0, not nan.
+    finite_log_probs = log_probs.clamp(min=torch.finfo(log_probs.dtype).min)
+    entropy = -(probs * finite_log_probs).sum(dim=-1)
+    return action, logprob, entropy
+
+
+def _normal(dist: Normal, action: torch.Tensor | None
+            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    mean, std = dist.loc, dist.scale
+    if action is None:
+        # Like Normal.sample(): no gradient through the sample (REINFORCE, not reparameterized).
+        action = (mean + std * torch.randn_like(mean)).detach()
+    log_std = std.log()
+    dims = tuple(range(1, mean.dim()))
+    logprob = (-0.5 * ((action - mean) / std) ** 2 - log_std - _HALF_LOG_2PI)
+    entropy = (0.5 + _HALF_LOG_2PI) + log_std
+    if dims:
+        logprob, entropy = logprob.sum(dim=dims), entropy.sum(dim=dims)
+    return action, logprob, entropy.expand_as(logprob)
+
+
+def sample_logits(logits: Any, action: torch.Tensor | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Sample an action (or score the given one): ``(action, logprob, entropy)``.
+
+    - Discrete, ``logits (B, n)``: ``action (B,)`` int64.
+    - MultiDiscrete, a list of ``(B, n_i)``: ``action (B, k)`` int64; log-prob and
+      entropy are summed over the components.
+    - Box, a ``torch.distributions.Normal`` over ``(B, *shape)``: ``action (B, *shape)``;
+      log-prob and entropy summed over action dimensions.
+
+    ``logprob`` and ``entropy`` are ``(B,)``; a batch of one keeps its batch dimension.
+    """
+    if isinstance(logits, torch.Tensor):
+        return _categorical(logits, action)
+    if isinstance(logits, Normal):
+        return _normal(logits, action)
+    if isinstance(logits, (list, tuple)) and all(isinstance(c, torch.Tensor) for c in logits):
+        return _multi_categorical(logits, action)
+    raise TypeError(
+        f"sample_logits: expected a logits tensor, a list of logits tensors or a Normal, got "
+        f"{type(logits).__name__}."
+    )
+
+
+def _multi_categorical(logits: Sequence[torch.Tensor], action: torch.Tensor | None
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    sizes = [component.shape[-1] for component in logits]
+    if len(set(sizes)) == 1:
+        # Equal sizes: one batched categorical over (B, k, n) instead of k small ones.
+        stacked = torch.stack(list(logits), dim=1)
+        action, logprob, entropy = _categorical(stacked, action)
+        return action, logprob.sum(dim=1), entropy.sum(dim=1)
+    actions, logprob, entropy = [], 0, 0
+    for i, component in enumerate(logits):
+        a, lp, ent = _categorical(component, None if action is None else action[:, i])
+        actions.append(a)
+        logprob = logprob + lp
+        entropy = entropy + ent
+    return torch.stack(actions, dim=1), logprob, entropy
+
+
+class Policy(nn.Module):
+    """CleanRL interface over a model whose ``forward(x)`` returns ``(logits, value)``."""
+
+    def __init__(self, policy: nn.Module):
+        super().__init__()
+        self.policy = policy
+
+    def get_value(self, x: torch.Tensor, state: Any = None) -> torch.Tensor:
+        """The value estimate ``(B, 1)``; ``state`` is ignored (CleanRL signature)."""
+        _, value = self.policy(x)
+        return value
+
+    def get_action_and_value(self, x: torch.Tensor, action: torch.Tensor | None = None
+                             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(action, logprob, entropy, value)``; scores ``action`` when given."""
+        logits, value = self.policy(x)
+        action, logprob, entropy = sample_logits(logits, action)
+        return action, logprob, entropy, value
+
+    def forward(self, x: torch.Tensor, action: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self.get_action_and_value(x, action)
+
+
+class RecurrentPolicy(nn.Module):
+    """CleanRL interface over a recurrent model (e.g. ``pufferlib.models.LSTMWrapper``)
+    whose ``forward(x, state)`` returns ``(logits, value, state)``.
+
+    ``x`` is ``(B, *obs_shape)`` or ``(B, T, *obs_shape)``; outputs are flattened over
+    batch and time (row ``b * T + t``); ``state`` is ``None`` or ``(h, c)`` each
+    ``(num_layers, B, hidden)``.
+    """
+
+    def __init__(self, policy: nn.Module):
+        super().__init__()
+        self.policy = policy
+
+    @property
+    def lstm(self) -> nn.LSTM:
+        return self.policy.recurrent
+
+    def get_value(self, x: torch.Tensor, state: Any = None) -> torch.Tensor:
+        """The value estimate ``(B * T, 1)``."""
+        _, value, _ = self.policy(x, state)
+        return value
+
+    def get_action_and_value(self, x: torch.Tensor, state: Any = None,
+                             action: torch.Tensor | None = None
+                             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, Any]:
+        """``(action, logprob, entropy, value, state)``; scores ``action`` when given."""
+        logits, value, state = self.policy(x, state)
+        action, logprob, entropy = sample_logits(logits, action)
+        return action, logprob, entropy, value, state
+
+    def forward(self, x: torch.Tensor, state: Any = None, action: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, Any]:
+        return self.get_action_and_value(x, state, action)

@@ -1,0 +1,743 @@
+"""PPO: a CleanRL-style trainer that reads top to bottom and is fast.
+
+One update is ``evaluate()`` (collect ``batch_size`` agent steps through the vecenv's
+``send``/``recv`` pool, one batch in flight) then ``train()`` (GAE, then
+``update_epochs`` passes of clipped-PPO minibatch updates)::
+
+    trainer = Trainer(vecenv, policy, TrainConfig(total_timesteps=100_000))
+    while not trainer.done:
+        trainer.evaluate()
+        trainer.train()
+    trainer.close()
+
+Experience is stored per agent: row ``a`` of every buffer is agent ``a``'s own
+trajectory (``env_ids`` are global agent indices), ``horizon + 1`` steps long. The extra
+last step is the bootstrap: its value ends the GAE recursion, and it becomes step 0 of
+the next rollout, so no transition is lost between updates. Transitions are linked
+only within a row, so advantages never leak across agents.
+
+Episode boundaries come in two conventions, both handled:
+
+- Wrapped Gymnasium/PettingZoo envs (the vector backends' auto-reset): the step that
+  ends an episode carries the *final* observation with ``terminal``/``truncated`` set;
+  the next step carries the reset observation, and the action taken on the final
+  observation is ignored by the env. That transition is never learned from. At a
+  truncation the value of the final observation bootstraps the return.
+- Native ``PufferEnv``s reset finished games inside ``step``: the flagged step carries
+  the reward of the final move and the *first* observation of the next episode, whose
+  action is real and is learned from (these envs report no final observation, so a
+  truncation there is treated like a termination).
+
+Recurrent policies keep one LSTM state per agent, zeroed at every episode start,
+carried across rollouts and across the BPTT segments a row is cut into; the learning
+pass replays each segment from the state recorded during the rollout and re-zeroes it
+at the same episode starts. Padded agents (``mask`` False) are excluded from every loss
+and statistic.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import random
+import tempfile
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from pufferlib import spaces
+from pufferlib.exceptions import APIUsageError
+from pufferlib.frameworks.cleanrl import sample_logits
+from pufferlib.puffer_env import PufferEnv
+
+CHECKPOINT_FILE = "checkpoint.pt"
+MODEL_FILE = "model.pt"
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """PPO hyperparameters. ``batch_size`` and ``minibatch_size`` count agent steps."""
+
+    seed: int = 1
+    torch_deterministic: bool = True
+    device: str = "cpu"
+    torch_threads: int = 0
+    """Intra-op threads for torch; 0 leaves torch's default."""
+    total_timesteps: int = 1_000_000
+    batch_size: int = 8192
+    """Agent steps per update; a multiple of ``num_agents * bptt_horizon``."""
+    minibatch_size: int = 2048
+    bptt_horizon: int = 16
+    """Length of the sequences recurrent policies are trained on."""
+    update_epochs: int = 4
+    learning_rate: float = 2.5e-4
+    anneal_lr: bool = True
+    adam_eps: float = 1e-5
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    reward_scale: float = 1.0
+    """Rewards are multiplied by this before GAE (keeps value targets near unit scale)."""
+    norm_adv: bool = True
+    clip_coef: float = 0.2
+    clip_vloss: bool = True
+    vf_coef: float = 0.5
+    vf_clip_coef: float = 0.2
+    ent_coef: float = 0.01
+    max_grad_norm: float = 0.5
+    target_kl: float = 0.0
+    """Stop the update's epochs once approx-KL exceeds this; 0 disables."""
+    compile: bool = False
+    compile_mode: str = "default"
+    cpu_offload: bool = False
+    """Keep rollout observations in (pinned) host memory when training on a GPU."""
+    checkpoint_interval: int = 0
+    """Updates between checkpoints; 0 saves only when ``close()`` is called."""
+    data_dir: str = "experiments"
+
+    def __post_init__(self) -> None:
+        positive = ("total_timesteps", "batch_size", "minibatch_size", "bptt_horizon", "update_epochs")
+        for name in positive:
+            value = getattr(self, name)
+            if not isinstance(value, int | np.integer) or value < 1:
+                raise APIUsageError(f"train.{name} must be a positive integer, got {value!r}.")
+        if self.batch_size % self.minibatch_size:
+            raise APIUsageError(
+                f"train.batch_size ({self.batch_size}) must be a multiple of train.minibatch_size "
+                f"({self.minibatch_size})."
+            )
+        if self.minibatch_size % self.bptt_horizon:
+            raise APIUsageError(
+                f"train.minibatch_size ({self.minibatch_size}) must be a multiple of "
+                f"train.bptt_horizon ({self.bptt_horizon})."
+            )
+        if not 0.0 <= self.gamma <= 1.0 or not 0.0 <= self.gae_lambda <= 1.0:
+            raise APIUsageError("train.gamma and train.gae_lambda must lie in [0, 1].")
+        if self.learning_rate <= 0:
+            raise APIUsageError(f"train.learning_rate must be positive, got {self.learning_rate}.")
+
+
+def seed_everything(seed: int, torch_deterministic: bool = True) -> None:
+    """Seed Python, numpy and torch so that a run with the Serial backend is reproducible."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.backends.cudnn.deterministic = torch_deterministic
+
+
+# ---------------------------------------------------------------------------------------
+# Advantages
+
+
+def compute_gae(values: np.ndarray, rewards: np.ndarray, terminals: np.ndarray, truncations: np.ndarray,
+                gamma: float, gae_lambda: float) -> np.ndarray:
+    """Generalised advantage estimates for ``(agents, T + 1)`` arrays in arrival convention.
+
+    Column ``t`` holds what ``recv`` returned at step ``t``: the observation's value, and
+    the reward and flags of the transition that *led to* it. So the transition taken
+    from step ``t`` earns ``rewards[:, t+1]``, bootstraps from ``values[:, t+1]`` unless
+    ``terminals[:, t+1]`` (a truncated step's value is the value of its final
+    observation), and the recursion is cut wherever step ``t+1`` ends an episode. The
+    result is ``(agents, T)``: one advantage per step that has a successor. Vectorised
+    over agents, sequential over time.
+    """
+    steps = values.shape[1] - 1
+    advantages = np.zeros((values.shape[0], steps), dtype=np.float32)
+    continues = ~(terminals | truncations)
+    bootstrap = gamma * values * ~terminals
+    deltas = rewards[:, 1:] + bootstrap[:, 1:] - values[:, :-1]
+    decay = (gamma * gae_lambda) * continues[:, 1:]
+    last = np.zeros(values.shape[0], dtype=np.float32)
+    for t in range(steps - 1, -1, -1):
+        last = deltas[:, t] + decay[:, t] * last
+        advantages[:, t] = last
+    return advantages
+
+
+def explained_variance(predicted: np.ndarray, target: np.ndarray) -> float:
+    """``1 - Var(target - predicted) / Var(target)`` on aligned arrays; nan if ``target`` is constant."""
+    if predicted.size == 0:
+        return float("nan")
+    variance = np.var(target)
+    if variance == 0:
+        return float("nan")
+    return float(1.0 - np.var(target - predicted) / variance)
+
+
+# ---------------------------------------------------------------------------------------
+# Rollout storage
+
+
+class Experience:
+    """Per-agent rollout buffers: ``(num_agents, horizon + 1)`` steps, filled by ``store``.
+
+    Each agent has its own write pointer, so batches may arrive in any agent order. The
+    rollout is ``full`` when every agent has ``horizon + 1`` steps; ``carry_over`` then
+    moves the last step to the front for the next rollout. Observations live in a torch
+    tensor on ``storage_device``; everything else in numpy arrays (GAE runs there).
+    """
+
+    def __init__(self, num_agents: int, horizon: int, bptt_horizon: int, observation_space: Any,
+                 action_space: Any, storage_device: torch.device,
+                 lstm_shape: tuple[int, int] | None = None, lstm_device: torch.device | None = None):
+        if horizon % bptt_horizon:
+            raise APIUsageError(
+                f"Steps per agent per update ({horizon}) must be a multiple of train.bptt_horizon "
+                f"({bptt_horizon}): set train.batch_size to a multiple of num_agents * bptt_horizon "
+                f"({num_agents * bptt_horizon})."
+            )
+        n, width = num_agents, horizon + 1
+        self.num_agents, self.horizon, self.bptt_horizon = num_agents, horizon, bptt_horizon
+        obs_dtype = torch.from_numpy(np.zeros(0, dtype=observation_space.dtype)).dtype
+        pin = storage_device.type == "cpu" and torch.cuda.is_available()
+        self.observations = torch.zeros((n, width, *observation_space.shape), dtype=obs_dtype,
+                                        device=storage_device, pin_memory=pin)
+        self.observations_np = self.observations.numpy() if storage_device.type == "cpu" else None
+        if isinstance(action_space, spaces.Box):
+            atn_shape, atn_dtype = action_space.shape, np.float32
+        elif isinstance(action_space, spaces.MultiDiscrete):
+            atn_shape, atn_dtype = action_space.shape, np.int64
+        elif isinstance(action_space, spaces.Discrete):
+            atn_shape, atn_dtype = (), np.int64
+        else:
+            raise APIUsageError(
+                f"The trainer supports Discrete, MultiDiscrete and Box actions, got {action_space}."
+            )
+        self.actions = np.zeros((n, width, *atn_shape), dtype=atn_dtype)
+        self.logprobs = np.zeros((n, width), dtype=np.float32)
+        self.values = np.zeros((n, width), dtype=np.float32)
+        self.rewards = np.zeros((n, width), dtype=np.float32)
+        self.terminals = np.zeros((n, width), dtype=bool)
+        self.truncations = np.zeros((n, width), dtype=bool)
+        self.masks = np.zeros((n, width), dtype=bool)
+        self.learnable = np.zeros((n, width), dtype=bool)
+        self.episode_starts = np.zeros((n, width), dtype=bool)
+        self.pointers = np.zeros(n, dtype=np.int64)
+        # LSTM state at the start of every BPTT segment (slot horizon // bptt is the bootstrap step's).
+        self.lstm_states = None
+        if lstm_shape is not None:
+            layers, hidden = lstm_shape
+            slots = horizon // bptt_horizon + 1
+            self.lstm_states = torch.zeros((2, layers, n, slots, hidden), device=lstm_device)
+
+    @property
+    def full(self) -> bool:
+        return bool(self.pointers.min() > self.horizon)
+
+    def positions(self, env_ids: np.ndarray) -> np.ndarray:
+        """Each agent's next step index; raises if an agent got more steps than the rest."""
+        steps = self.pointers[env_ids]
+        if steps.max() > self.horizon:
+            raise RuntimeError(
+                "The vecenv returned an agent more often than the others within one rollout; the "
+                "trainer needs every agent stepped once per cycle (spec 3.3)."
+            )
+        return steps
+
+    def store(self, env_ids: np.ndarray, steps: np.ndarray, observations: np.ndarray | torch.Tensor,
+              rewards: np.ndarray, terminals: np.ndarray, truncations: np.ndarray, masks: np.ndarray,
+              learnable: np.ndarray, episode_starts: np.ndarray, actions: np.ndarray,
+              logprobs: np.ndarray, values: np.ndarray) -> None:
+        if self.observations_np is not None:
+            self.observations_np[env_ids, steps] = observations
+        else:
+            index = torch.from_numpy(env_ids).to(self.observations.device)
+            self.observations[index, torch.from_numpy(steps).to(self.observations.device)] = observations
+        self.rewards[env_ids, steps] = rewards
+        self.terminals[env_ids, steps] = terminals
+        self.truncations[env_ids, steps] = truncations
+        self.masks[env_ids, steps] = masks
+        self.learnable[env_ids, steps] = learnable
+        self.episode_starts[env_ids, steps] = episode_starts
+        self.actions[env_ids, steps] = actions
+        self.logprobs[env_ids, steps] = logprobs
+        self.values[env_ids, steps] = values
+        self.pointers[env_ids] = steps + 1
+
+    def store_lstm_state(self, env_ids: np.ndarray, steps: np.ndarray, h: torch.Tensor,
+                         c: torch.Tensor) -> None:
+        """Record the state with which the agents' step ``steps`` is processed, at segment starts."""
+        at_start = steps % self.bptt_horizon == 0
+        if not at_start.any():
+            return
+        rows = np.flatnonzero(at_start)
+        device = self.lstm_states.device
+        agents = torch.from_numpy(env_ids[rows]).to(device)
+        slots = torch.from_numpy(steps[rows] // self.bptt_horizon).to(device)
+        rows = torch.from_numpy(rows).to(device)
+        self.lstm_states[0][:, agents, slots] = h[:, rows]
+        self.lstm_states[1][:, agents, slots] = c[:, rows]
+
+    def carry_over(self) -> None:
+        """Start the next rollout from this one's bootstrap step."""
+        last = self.horizon
+        for buffer in (self.observations, self.actions, self.logprobs, self.values, self.rewards,
+                       self.terminals, self.truncations, self.masks, self.learnable, self.episode_starts):
+            buffer[:, 0] = buffer[:, last]
+        if self.lstm_states is not None:
+            self.lstm_states[:, :, :, 0] = self.lstm_states[:, :, :, last // self.bptt_horizon]
+        self.pointers[:] = 1
+
+
+# ---------------------------------------------------------------------------------------
+# Logging back ends
+
+
+class Logger(Protocol):
+    def log(self, metrics: Mapping[str, float], step: int) -> None: ...
+    def close(self) -> None: ...
+
+
+class TensorBoardLogger:
+    """Scalars to TensorBoard event files under ``log_dir``."""
+
+    def __init__(self, log_dir: str | os.PathLike):
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.writer = SummaryWriter(str(log_dir))
+
+    def log(self, metrics: Mapping[str, float], step: int) -> None:
+        for key, value in metrics.items():
+            if isinstance(value, int | float) and math.isfinite(value):
+                self.writer.add_scalar(key, value, step)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class WandbLogger:
+    """Weights & Biases run; offline (``WANDB_MODE=offline``) unless the environment says otherwise."""
+
+    def __init__(self, project: str, name: str, config: Mapping[str, Any], log_dir: str | os.PathLike):
+        from pufferlib.environments import try_import
+
+        wandb = try_import("wandb", "wandb")
+        mode = os.environ.get("WANDB_MODE", "offline")
+        self.run = wandb.init(project=project, name=name, config=dict(config), dir=str(log_dir), mode=mode)
+
+    def log(self, metrics: Mapping[str, float], step: int) -> None:
+        self.run.log(dict(metrics), step=step)
+
+    def close(self) -> None:
+        self.run.finish()
+
+
+def atomic_save(obj: Any, path: str | os.PathLike) -> None:
+    """``torch.save`` to a temporary file in the same folder, then rename it over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_weights(path: str | os.PathLike, map_location: str | torch.device = "cpu"
+                 ) -> dict[str, torch.Tensor]:
+    """A policy ``state_dict`` from ``model.pt``, ``checkpoint.pt`` or an experiment folder."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / MODEL_FILE
+    if not path.is_file():
+        raise APIUsageError(
+            f"No checkpoint at {path}: pass a model.pt/checkpoint.pt file or an experiment folder."
+        )
+    data = torch.load(path, map_location=map_location, weights_only=True)
+    if isinstance(data, dict) and "model" in data and "optimizer" in data:
+        return data["model"]
+    return data
+
+
+# ---------------------------------------------------------------------------------------
+# The trainer
+
+
+def _is_recurrent(policy: nn.Module) -> bool:
+    return isinstance(getattr(policy, "lstm", None), nn.LSTM)
+
+
+class Trainer:
+    """PPO over a pufferlib vecenv with a ``pufferlib.models``-style policy.
+
+    ``policy(obs) -> (logits, value)``, or for recurrent policies (an ``LSTMWrapper``)
+    ``policy(obs, state) -> (logits, value, state)``. ``exp_id`` names the experiment
+    folder ``<data_dir>/<exp_id>/`` that checkpoints go to. ``loggers`` receive the
+    metrics of every update. The trainer seeds torch's RNG and resets the vecenv with
+    ``config.seed``; seed it before building the policy too (``seed_everything``) for
+    fully reproducible runs.
+    """
+
+    def __init__(self, vecenv: Any, policy: nn.Module, config: TrainConfig | None = None,
+                 exp_id: str | None = None, loggers: Iterable[Logger] = ()):
+        self.config = cfg = config if config is not None else TrainConfig()
+        self.vecenv = vecenv
+        self.exp_id = exp_id or time.strftime("puffer-%Y%m%d-%H%M%S")
+        self.exp_dir = Path(cfg.data_dir) / self.exp_id
+        self.loggers = list(loggers)
+        if cfg.torch_threads:
+            torch.set_num_threads(cfg.torch_threads)
+        torch.manual_seed(cfg.seed)
+        self._rng = np.random.default_rng(cfg.seed)
+
+        self.device = torch.device(cfg.device)
+        self.policy = policy.to(self.device)
+        self.recurrent = _is_recurrent(policy)
+        self.forward = torch.compile(policy, mode=cfg.compile_mode) if cfg.compile else policy
+        # Fused Adam is one kernel per step, not several per parameter: small models are overhead-bound.
+        self.optimizer = torch.optim.Adam(policy.parameters(), lr=cfg.learning_rate, eps=cfg.adam_eps,
+                                          fused=True)
+
+        num_agents = vecenv.num_agents
+        if cfg.batch_size % num_agents:
+            raise APIUsageError(
+                f"train.batch_size ({cfg.batch_size}) must be a multiple of the number of agents "
+                f"({num_agents}) times train.bptt_horizon ({cfg.bptt_horizon})."
+            )
+        self.horizon = cfg.batch_size // num_agents
+        # A native PufferEnv resets inside step(): its flagged observation starts the next episode.
+        self.reset_in_step = isinstance(vecenv.driver_env, PufferEnv)
+        self.action_space = vecenv.single_action_space
+        if isinstance(self.action_space, spaces.Box):
+            self.action_low = self.action_space.low.astype(np.float32)
+            self.action_high = self.action_space.high.astype(np.float32)
+
+        storage = torch.device("cpu") if cfg.cpu_offload else self.device
+        lstm_shape = None
+        if self.recurrent:
+            lstm = policy.lstm
+            lstm_shape = (lstm.num_layers, lstm.hidden_size)
+            self.lstm_h = torch.zeros((lstm.num_layers, num_agents, lstm.hidden_size), device=self.device)
+            self.lstm_c = torch.zeros_like(self.lstm_h)
+        self.experience = Experience(num_agents, self.horizon, cfg.bptt_horizon,
+                                     vecenv.single_observation_space, self.action_space, storage,
+                                     lstm_shape, self.device)
+        self.previous_done = np.ones(num_agents, dtype=bool)
+
+        self.global_step = 0
+        self.update = 0
+        self.start_time = time.perf_counter()
+        self.timings = {"env": 0.0, "forward": 0.0, "learn": 0.0}
+        self.losses: dict[str, float] = {}
+        self.stats: dict[str, float] = {}
+        self.episodes = 0
+        self.episode_returns: deque[float] = deque(maxlen=100)
+        """Returns of the last 100 finished episodes (for rolling averages)."""
+        self.sps = 0.0
+        self._episode_infos: dict[str, list[float]] = defaultdict(list)
+        self._last_report = (self.start_time, 0)
+        self._rollout_start_step = 0
+        vecenv.async_reset(cfg.seed)
+
+    @property
+    def done(self) -> bool:
+        return self.global_step >= self.config.total_timesteps
+
+    @property
+    def learning_rate(self) -> float:
+        cfg = self.config
+        if not cfg.anneal_lr:
+            return cfg.learning_rate
+        return cfg.learning_rate * max(0.0, 1.0 - self._rollout_start_step / cfg.total_timesteps)
+
+    # -- rollout ---------------------------------------------------------------------
+
+    @torch.no_grad()
+    def evaluate(self) -> None:
+        """Collect one rollout: ``batch_size`` agent steps plus each agent's bootstrap step."""
+        exp, vecenv, device = self.experience, self.vecenv, self.device
+        self._rollout_start_step = self.global_step
+        env_time = forward_time = 0.0
+        clock = time.perf_counter()
+        while not exp.full:
+            obs, rewards, terminals, truncations, infos, env_ids, masks = vecenv.recv()
+            now = time.perf_counter()
+            env_time += now - clock
+            clock = now
+
+            env_ids = np.asarray(env_ids)
+            steps = exp.positions(env_ids)
+            self.global_step += len(env_ids)
+            if infos:
+                self._collect(infos)
+            done = terminals | truncations
+            if self.reset_in_step:
+                episode_starts, learnable = done, masks
+            else:
+                episode_starts, learnable = self.previous_done[env_ids], masks & ~done
+                self.previous_done[env_ids] = done
+
+            obs_device = torch.from_numpy(obs).to(device, non_blocking=True)
+            if self.recurrent:
+                agents = torch.from_numpy(env_ids).to(device)
+                h, c = self.lstm_h[:, agents], self.lstm_c[:, agents]
+                if episode_starts.any():
+                    keep = torch.from_numpy(~episode_starts).to(device).view(1, -1, 1)
+                    h, c = h * keep, c * keep
+                exp.store_lstm_state(env_ids, steps, h, c)
+                logits, value, (h, c) = self.forward(obs_device, (h, c))
+                self.lstm_h[:, agents], self.lstm_c[:, agents] = h, c
+            else:
+                logits, value = self.forward(obs_device)
+            action, logprob, _ = sample_logits(logits)
+            action = action.cpu().numpy()
+            exp.store(env_ids, steps, obs if exp.observations_np is not None else obs_device, rewards,
+                      terminals, truncations, masks, learnable, episode_starts, action,
+                      logprob.cpu().numpy(), value.view(-1).cpu().numpy())
+            if isinstance(self.action_space, spaces.Box):
+                action = np.clip(action, self.action_low, self.action_high)
+
+            now = time.perf_counter()
+            forward_time += now - clock
+            clock = now
+            vecenv.send(action)
+            now = time.perf_counter()
+            env_time += now - clock
+            clock = now
+        self.timings["env"] += env_time
+        self.timings["forward"] += forward_time
+
+    def _collect(self, infos: list[dict]) -> None:
+        for info in infos:
+            if "episode_return" in info:
+                self.episodes += 1
+                self.episode_returns.append(float(info["episode_return"]))
+            for key, value in info.items():
+                if isinstance(value, int | float | np.number) and not isinstance(value, complex):
+                    self._episode_infos[key].append(float(value))
+
+    # -- learning --------------------------------------------------------------------
+
+    def train(self) -> dict[str, float]:
+        """One PPO update on the collected rollout; returns this update's metrics."""
+        cfg, exp, device = self.config, self.experience, self.device
+        start = time.perf_counter()
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.learning_rate
+
+        horizon, width = self.horizon, self.horizon + 1
+        advantages = np.zeros_like(exp.values)
+        rewards = exp.rewards * cfg.reward_scale if cfg.reward_scale != 1.0 else exp.rewards
+        advantages[:, :horizon] = compute_gae(exp.values, rewards, exp.terminals, exp.truncations,
+                                              cfg.gamma, cfg.gae_lambda)
+        learnable = exp.learnable.copy()
+        learnable[:, horizon] = False
+        returns = advantages + exp.values
+        explained = explained_variance(exp.values[learnable], returns[learnable])
+
+        def flat(array: np.ndarray) -> torch.Tensor:
+            return torch.from_numpy(array.reshape(exp.num_agents * width, *array.shape[2:])).to(device)
+
+        actions, old_logprobs, old_values = flat(exp.actions), flat(exp.logprobs), flat(exp.values)
+        advantages_t, returns_t = flat(advantages), flat(returns)
+        weights = flat(learnable.astype(np.float32))
+
+        # Minibatches index the flattened (agent, step) grid; the bootstrap column is never sampled.
+        H = cfg.bptt_horizon if self.recurrent else 1
+        starts = (np.arange(exp.num_agents)[:, None] * width + np.arange(0, horizon, H)[None, :]).reshape(-1)
+        per_minibatch = cfg.minibatch_size // H
+        num_minibatches = max(1, len(starts) // per_minibatch)
+
+        totals = torch.zeros(6, device=device)
+        minibatches = 0
+        stopped_early = False
+        for _epoch in range(cfg.update_epochs):
+            order = self._rng.permutation(len(starts))
+            for i in range(num_minibatches):
+                chosen = starts[order[i * per_minibatch:(i + 1) * per_minibatch]]
+                logits, new_values, index_np = self._forward_segments(chosen, H)
+                index = torch.from_numpy(index_np).to(device)
+                mb_weights = weights[index]
+                denominator = mb_weights.sum().clamp(min=1.0)
+                _, new_logprobs, entropy = sample_logits(logits, actions[index])
+                log_ratio = new_logprobs - old_logprobs[index]
+                ratio = log_ratio.exp()
+
+                mb_advantages = advantages_t[index]
+                if cfg.norm_adv:
+                    mean = (mb_advantages * mb_weights).sum() / denominator
+                    std = (((mb_advantages - mean) ** 2 * mb_weights).sum() / denominator).sqrt()
+                    mb_advantages = (mb_advantages - mean) / (std + 1e-8)
+                policy_loss = torch.max(-mb_advantages * ratio,
+                                        -mb_advantages * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef))
+                policy_loss = (policy_loss * mb_weights).sum() / denominator
+
+                new_values = new_values.view(-1)
+                mb_returns = returns_t[index]
+                value_loss = (new_values - mb_returns) ** 2
+                if cfg.clip_vloss:
+                    mb_old_values = old_values[index]
+                    change = (new_values - mb_old_values).clamp(-cfg.vf_clip_coef, cfg.vf_clip_coef)
+                    clipped = mb_old_values + change
+                    value_loss = torch.max(value_loss, (clipped - mb_returns) ** 2)
+                value_loss = 0.5 * (value_loss * mb_weights).sum() / denominator
+                entropy_mean = (entropy * mb_weights).sum() / denominator
+                loss = policy_loss - cfg.ent_coef * entropy_mean + cfg.vf_coef * value_loss
+
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm)
+                self.optimizer.step()
+
+                with torch.no_grad():
+                    approx_kl = (((ratio - 1) - log_ratio) * mb_weights).sum() / denominator
+                    clipped_ratio = ((ratio - 1).abs() > cfg.clip_coef).float()
+                    clip_fraction = (clipped_ratio * mb_weights).sum() / denominator
+                    totals += torch.stack([policy_loss.detach(), value_loss.detach(), entropy_mean.detach(),
+                                           approx_kl, clip_fraction, loss.detach()])
+                minibatches += 1
+                if cfg.target_kl and approx_kl.item() > cfg.target_kl:
+                    stopped_early = True
+                    break
+            if stopped_early:
+                break
+
+        means = (totals / minibatches).tolist()
+        self.losses = {
+            "policy_loss": means[0], "value_loss": means[1], "entropy": means[2], "approx_kl": means[3],
+            "clipfrac": means[4], "loss": means[5], "explained_variance": explained,
+            "learning_rate": self.optimizer.param_groups[0]["lr"], "minibatches": float(minibatches),
+        }
+        exp.carry_over()
+        self.update += 1
+        self.timings["learn"] += time.perf_counter() - start
+
+        if self._episode_infos:
+            self.stats = {key: float(np.mean(values)) for key, values in self._episode_infos.items()}
+            self._episode_infos.clear()
+        now = time.perf_counter()
+        last_time, last_step = self._last_report
+        self.sps = (self.global_step - last_step) / max(now - last_time, 1e-9)
+        self._last_report = (now, self.global_step)
+
+        metrics = self.metrics()
+        for logger in self.loggers:
+            logger.log(metrics, self.global_step)
+        if cfg.checkpoint_interval and self.update % cfg.checkpoint_interval == 0:
+            self.save_checkpoint()
+        return metrics
+
+    def _forward_segments(self, starts: np.ndarray, length: int) -> tuple[Any, torch.Tensor, np.ndarray]:
+        """Policy outputs for the ``length``-step segments of the rollout grid beginning at ``starts``.
+
+        ``starts`` index the flattened ``(agent, step)`` grid. Recurrent policies replay each
+        segment from the LSTM state recorded during the rollout. Returns ``(logits, values,
+        flat indices)`` in segment-major order.
+        """
+        exp = self.experience
+        index = (starts[:, None] + np.arange(length)[None, :]).reshape(-1)
+        observations = exp.observations.view(-1, *exp.observations.shape[2:])
+        observations = observations[torch.from_numpy(index).to(observations.device)].to(self.device,
+                                                                                         non_blocking=True)
+        if not self.recurrent:
+            logits, values = self.forward(observations)
+            return logits, values, index
+        width = self.horizon + 1
+        agents = torch.from_numpy(starts // width).to(self.device)
+        slots = torch.from_numpy((starts % width) // length).to(self.device)
+        state = exp.lstm_states[:, :, agents, slots]
+        episode_starts = torch.from_numpy(exp.episode_starts.reshape(-1)[index]).to(self.device)
+        logits, values = self._replay(observations.view(len(starts), length, *observations.shape[1:]),
+                                      (state[0], state[1]), episode_starts.view(len(starts), length))
+        return logits, values, index
+
+    def _replay(self, observations: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor],
+                episode_starts: torch.Tensor) -> tuple[Any, torch.Tensor]:
+        """Run the recurrent policy over ``(S, H)`` segments, zeroing the state at episode starts.
+
+        Returns logits and values for the ``S * H`` steps, in segment-major order.
+        """
+        segments, length = episode_starts.shape
+        inner_starts = episode_starts[:, 1:]
+        if not bool(inner_starts.any()):
+            logits, values, _ = self.forward(observations, state)
+            return logits, values
+        policy = self.policy
+        hidden, lookup = policy.policy.encode_observations(observations.reshape(segments * length,
+                                                                               *observations.shape[2:]))
+        hidden = hidden.view(segments, length, -1)
+        keep = (~episode_starts).to(hidden.dtype).view(segments, length, 1)
+        h, c = state
+        outputs = []
+        for t in range(length):
+            if t:
+                h, c = h * keep[:, t], c * keep[:, t]
+            # nn.LSTM is time-major: one step is a (1, S, features) sequence.
+            out, (h, c) = policy.lstm(hidden[:, t].unsqueeze(0), (h, c))
+            outputs.append(out[0])
+        hidden = torch.stack(outputs, dim=1).reshape(segments * length, -1)
+        return policy.policy.decode_actions(hidden, lookup)
+
+    # -- reporting and checkpoints ---------------------------------------------------
+
+    def metrics(self) -> dict[str, float]:
+        """Everything worth logging: losses, episode stats, throughput and per-phase timing."""
+        elapsed = time.perf_counter() - self.start_time
+        metrics: dict[str, float] = {
+            "global_step": float(self.global_step), "update": float(self.update), "sps": self.sps,
+            "episodes": float(self.episodes), "elapsed": elapsed,
+        }
+        metrics.update({f"losses/{k}": v for k, v in self.losses.items()})
+        metrics.update({f"environment/{k}": v for k, v in self.stats.items()})
+        metrics.update({f"performance/{k}": v for k, v in self.timings.items()})
+        return metrics
+
+    def save_checkpoint(self) -> Path:
+        """Write ``checkpoint.pt`` (weights + trainer state) and ``model.pt`` (weights) atomically."""
+        weights = {k: v.detach().cpu() for k, v in self.policy.state_dict().items()}
+        state = {
+            "model": weights,
+            "optimizer": self.optimizer.state_dict(),
+            "global_step": self.global_step,
+            "update": self.update,
+            "episodes": self.episodes,
+            "torch_rng_state": torch.get_rng_state(),
+        }
+        atomic_save(state, self.exp_dir / CHECKPOINT_FILE)
+        atomic_save(weights, self.exp_dir / MODEL_FILE)
+        return self.exp_dir
+
+    def load_checkpoint(self, path: str | os.PathLike) -> None:
+        """Resume from an experiment folder or ``checkpoint.pt``: weights, optimizer, step count, schedule."""
+        path = Path(path)
+        if path.is_dir():
+            path = path / CHECKPOINT_FILE
+        if not path.is_file():
+            raise APIUsageError(f"No checkpoint to resume from at {path}.")
+        state = torch.load(path, map_location=self.device, weights_only=True)
+        self.policy.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.global_step = int(state["global_step"])
+        self.update = int(state["update"])
+        self.episodes = int(state.get("episodes", 0))
+        torch.set_rng_state(state["torch_rng_state"].cpu())
+        self._rollout_start_step = self.global_step
+        self._last_report = (time.perf_counter(), self.global_step)
+
+    def run(self, callback: Callable[[Trainer], Any] | None = None) -> dict[str, float]:
+        """Train until ``total_timesteps``; ``callback(trainer)`` runs after every update."""
+        while not self.done:
+            self.evaluate()
+            self.train()
+            if callback is not None and callback(self) is False:
+                break
+        return self.metrics()
+
+    def close(self, save: bool = True) -> Path | None:
+        """Save a final checkpoint (unless ``save`` is False), close the vecenv and loggers."""
+        path = self.save_checkpoint() if save else None
+        self.vecenv.close()
+        for logger in self.loggers:
+            logger.close()
+        return path

@@ -1,0 +1,57 @@
+"""Vectorization: step many environments as one batch (spec 3).
+
+``make(env_creator, backend=..., num_envs=...)`` builds a ``Serial``, ``Multiprocessing``
+or ``Ray`` vecenv; all share the ``VecEnv`` API. ``autotune`` benchmarks configurations
+and returns the fastest as keyword arguments for ``make``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pufferlib.exceptions import APIUsageError
+from pufferlib.vector.autotune import autotune
+from pufferlib.vector.base import VecEnv
+from pufferlib.vector.multiprocess import Multiprocessing, WorkerError
+from pufferlib.vector.ray_actors import Ray
+from pufferlib.vector.serial import Serial
+
+__all__ = ["Multiprocessing", "Ray", "Serial", "VecEnv", "WorkerError", "autotune", "make"]
+
+_BACKENDS_BY_NAME = {"serial": "Serial", "multiprocessing": "Multiprocessing", "ray": "Ray"}
+
+
+def _resolve_backend(backend: Any) -> type[VecEnv]:
+    if isinstance(backend, str):
+        name = _BACKENDS_BY_NAME.get(backend.lower())
+        if name is None:
+            raise APIUsageError(
+                f"Unknown backend {backend!r}: use one of {sorted(_BACKENDS_BY_NAME)} or the classes "
+                "pufferlib.vector.Serial, Multiprocessing, Ray."
+            )
+        return {"Serial": Serial, "Multiprocessing": Multiprocessing, "Ray": Ray}[name]
+    if isinstance(backend, type) and issubclass(backend, VecEnv):
+        return backend
+    raise APIUsageError(
+        f"backend must be pufferlib.vector.Serial, Multiprocessing or Ray (or their names), got {backend!r}."
+    )
+
+
+def make(env_creator_or_creators: Callable | Sequence[Callable], env_args: Any = None,
+         env_kwargs: Any = None, backend: Any = Serial, num_envs: int = 1, **kwargs: Any) -> VecEnv:
+    """Build a vecenv of ``num_envs`` envs, each made by ``creator(*env_args, **env_kwargs)``.
+
+    ``env_creator_or_creators`` is one creator or a list of ``num_envs`` creators (then
+    ``env_args``/``env_kwargs`` are lists too). Each creator must return a Puffer env
+    (``GymnasiumPufferEnv``, ``PettingZooPufferEnv`` or ``PufferEnv``). ``backend`` is a
+    class or its name. Keyword arguments: ``num_workers``, ``batch_size`` (envs per batch),
+    ``zero_copy``, and for ``Multiprocessing`` ``start_method``.
+    """
+    backend_class = _resolve_backend(backend)
+    for key in kwargs:
+        if key not in backend_class.options:
+            raise APIUsageError(
+                f"Invalid argument: {key}. {backend_class.__name__} accepts {list(backend_class.options)}."
+            )
+    return backend_class(env_creator_or_creators, env_args, env_kwargs, num_envs, **kwargs)

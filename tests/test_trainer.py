@@ -1,0 +1,419 @@
+"""The PPO trainer: advantages, rollout bookkeeping, recurrent replay, losses, checkpoints.
+
+Everything runs real envs through real vector backends and a real policy; the only
+reference implementations here are deliberately naive restatements of the maths.
+"""
+
+from __future__ import annotations
+
+import functools
+import pickle
+
+import gymnasium
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import pufferlib.models
+import pufferlib.vector
+from pufferlib.emulation import GymnasiumPufferEnv
+from pufferlib.environments import classic_control, ocean
+from pufferlib.exceptions import APIUsageError
+from pufferlib.frameworks.cleanrl import sample_logits
+from pufferlib.postprocess import EpisodeStats
+from pufferlib.trainer import (
+    TrainConfig,
+    Trainer,
+    compute_gae,
+    explained_variance,
+    load_weights,
+    seed_everything,
+)
+
+# ---------------------------------------------------------------------------------------
+# GAE against a literal restatement of its definition
+
+
+def reference_gae(values, rewards, terminals, truncations, gamma, lam):
+    """A_t = sum_l (gamma lam)^l delta_{t+l}, stopping after the step that ends the episode."""
+    agents, width = values.shape
+    advantages = np.zeros((agents, width - 1))
+    for a in range(agents):
+        for t in range(width - 1):
+            total, discount = 0.0, 1.0
+            for k in range(t, width - 1):
+                bootstrap = 0.0 if terminals[a, k + 1] else gamma * values[a, k + 1]
+                total += discount * (rewards[a, k + 1] + bootstrap - values[a, k])
+                if terminals[a, k + 1] or truncations[a, k + 1]:
+                    break
+                discount *= gamma * lam
+            advantages[a, t] = total
+    return advantages
+
+
+@st.composite
+def rollouts(draw):
+    agents = draw(st.integers(1, 4))
+    width = draw(st.integers(2, 12))
+    rng = np.random.default_rng(draw(st.integers(0, 2**31)))
+    values = rng.normal(size=(agents, width)).astype(np.float32)
+    rewards = rng.normal(size=(agents, width)).astype(np.float32)
+    terminals = rng.random((agents, width)) < draw(st.floats(0, 0.5))
+    truncations = rng.random((agents, width)) < draw(st.floats(0, 0.5))
+    return values, rewards, terminals, truncations
+
+
+@settings(max_examples=60, deadline=None)
+@given(rollouts(), st.floats(0, 1), st.floats(0, 1))
+def test_gae_matches_its_definition(rollout, gamma, lam):
+    values, rewards, terminals, truncations = rollout
+    fast = compute_gae(values, rewards, terminals, truncations, gamma, lam)
+    slow = reference_gae(values, rewards, terminals, truncations, gamma, lam)
+    np.testing.assert_allclose(fast, slow, rtol=1e-4, atol=1e-4)
+
+
+def test_gae_never_mixes_agents():
+    rng = np.random.default_rng(0)
+    values, rewards = rng.normal(size=(3, 9)), rng.normal(size=(3, 9))
+    flags = np.zeros((3, 9), dtype=bool)
+    before = compute_gae(values, rewards, flags, flags, 0.99, 0.95)
+    rewards[1] += 100.0
+    values[2] -= 50.0
+    after = compute_gae(values, rewards, flags, flags, 0.99, 0.95)
+    np.testing.assert_array_equal(before[0], after[0])
+    assert not np.allclose(before[1], after[1])
+
+
+def test_gae_terminal_does_not_bootstrap_but_truncation_does():
+    values = np.array([[0.5, 0.25, 7.0, 9.0]], dtype=np.float32)  # 7.0: value of the final obs
+    rewards = np.array([[0.0, 1.0, 2.0, 0.0]], dtype=np.float32)
+    none = np.zeros((1, 4), dtype=bool)
+    ended = none.copy()
+    ended[0, 2] = True
+    terminal = compute_gae(values, rewards, ended, none, gamma=0.9, gae_lambda=1.0)
+    truncated = compute_gae(values, rewards, none, ended, gamma=0.9, gae_lambda=1.0)
+    assert terminal[0, 1] == pytest.approx(2.0 - 0.25)
+    assert truncated[0, 1] == pytest.approx(2.0 + 0.9 * 7.0 - 0.25)
+    # Step 2 is a final observation: its successor (a reset) must not flow back into step 1.
+    assert terminal[0, 0] == pytest.approx(1.0 + 0.9 * 0.25 - 0.5 + 0.9 * terminal[0, 1])
+
+
+def test_explained_variance():
+    target = np.array([1.0, 2.0, 3.0, 4.0])
+    assert explained_variance(target, target) == 1.0
+    assert explained_variance(np.zeros(4), target) == pytest.approx(0.0)
+    assert explained_variance(np.full(4, target.mean()), target) == pytest.approx(0.0)
+    assert explained_variance(np.roll(target, 1), target) < 0.0
+    assert np.isnan(explained_variance(np.ones(3), np.ones(3)))
+    assert np.isnan(explained_variance(np.zeros(0, np.float32), np.zeros(0, np.float32)))
+
+
+# ---------------------------------------------------------------------------------------
+# Configuration checks
+
+
+@pytest.mark.parametrize("bad", [
+    {"batch_size": 1000, "minibatch_size": 300},
+    {"minibatch_size": 100, "bptt_horizon": 16, "batch_size": 800},
+    {"total_timesteps": 0},
+    {"gamma": 1.5},
+    {"learning_rate": -1.0},
+    {"update_epochs": 0},
+])
+def test_train_config_rejects_inconsistent_values(bad):
+    with pytest.raises(APIUsageError):
+        TrainConfig(**bad)
+
+
+def test_batch_size_must_fit_the_agents_and_horizon():
+    vecenv = pufferlib.vector.make(ocean.env_creator("bandit"), num_envs=3)
+    policy = ocean.Policy(vecenv.driver_env)
+    with pytest.raises(APIUsageError, match="multiple"):
+        Trainer(vecenv, policy, TrainConfig(batch_size=64, minibatch_size=16, bptt_horizon=16))
+    vecenv.close()
+
+
+# ---------------------------------------------------------------------------------------
+# Rollout bookkeeping on real envs
+
+
+class Countdown(gymnasium.Env):
+    """Observation = steps into the episode; reward = the action taken (0..3).
+
+    Episodes last 2..5 steps (from the env's seeded generator) and end by termination
+    or, on odd lengths, by truncation, so every alignment mistake shows up.
+    """
+
+    def __init__(self):
+        self.observation_space = gymnasium.spaces.Box(0, 10, (1,), np.float32)
+        self.action_space = gymnasium.spaces.Discrete(4)
+        self.t = 0
+        self.length = 0
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        self.length = int(self.np_random.integers(2, 6))
+        return np.array([0.0], np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        ended = self.t >= self.length
+        terminated = ended and self.length % 2 == 0
+        truncated = ended and not terminated
+        return np.array([self.t], np.float32), float(action), terminated, truncated, {}
+
+
+def make_countdown():
+    return GymnasiumPufferEnv(env=EpisodeStats(Countdown()))
+
+
+def small_config(**overrides) -> TrainConfig:
+    base = dict(total_timesteps=4096, batch_size=256, minibatch_size=64, bptt_horizon=4, update_epochs=2,
+                learning_rate=1e-3, seed=3, data_dir="unused")
+    base.update(overrides)
+    return TrainConfig(**base)
+
+
+def build(creator, num_envs=8, recurrent=False, backend="serial", vec_kwargs=None, tmp_path=None, **config):
+    seed_everything(config.get("seed", 3))
+    vecenv = pufferlib.vector.make(creator, num_envs=num_envs, backend=backend, **(vec_kwargs or {}))
+    policy = pufferlib.models.Default(vecenv.driver_env, hidden_size=16)
+    if recurrent:
+        policy = pufferlib.models.LSTMWrapper(vecenv.driver_env, policy, input_size=16, hidden_size=16)
+    if tmp_path is not None:
+        config["data_dir"] = str(tmp_path)
+    return Trainer(vecenv, policy, small_config(**config), exp_id="test")
+
+
+def test_rollout_rows_are_aligned_per_agent_and_skip_the_reset_transition():
+    trainer = build(make_countdown, num_envs=4, batch_size=64, minibatch_size=16)
+    trainer.evaluate()
+    exp = trainer.experience
+    obs = exp.observations.numpy()[..., 0]
+    final = exp.terminals | exp.truncations
+    # Each row is one agent's own time series: counters go up by one within an episode
+    # and restart at 0 after a final observation.
+    following = obs[:, 1:]
+    expected = np.where(final[:, :-1], 0.0, obs[:, :-1] + 1)
+    np.testing.assert_array_equal(following, expected)
+    # The reward received with step t+1 is the action taken at step t (the env's rule),
+    # for every transition that is learned from.
+    learn = exp.learnable[:, :-1]
+    np.testing.assert_array_equal(exp.rewards[:, 1:][learn], exp.actions[:, :-1][learn])
+    # The auto-reset transition (acting on a final observation) is never learned from.
+    assert not (exp.learnable & final).any()
+    assert learn.sum() == (~final[:, :-1]).sum()
+    np.testing.assert_array_equal(exp.episode_starts[:, 1:], final[:, :-1])
+    trainer.close(save=False)
+
+
+def test_rollout_continues_across_updates_without_losing_a_transition():
+    trainer = build(make_countdown, num_envs=4, batch_size=64, minibatch_size=16)
+    trainer.evaluate()
+    last = trainer.experience.observations.numpy()[:, -1, 0].copy()
+    last_final = (trainer.experience.terminals | trainer.experience.truncations)[:, -1].copy()
+    trainer.train()
+    trainer.evaluate()
+    obs = trainer.experience.observations.numpy()[..., 0]
+    np.testing.assert_array_equal(obs[:, 0], last)
+    np.testing.assert_array_equal(obs[:, 1], np.where(last_final, 0.0, last + 1))
+    trainer.close(save=False)
+
+
+def test_native_env_learns_from_its_in_step_reset_observation():
+    creator = functools.partial(ocean.env_creator("squared_native"), num_envs=16)
+    trainer = build(creator, num_envs=1, batch_size=64, minibatch_size=16)
+    trainer.evaluate()
+    exp = trainer.experience
+    assert trainer.reset_in_step
+    # Squared episodes last 3 steps: the flagged step carries the next episode's first observation.
+    assert exp.terminals[:, 3].all() and exp.episode_starts[:, 3].all()
+    assert exp.learnable[:, :-1].all()
+    d = 3
+    np.testing.assert_array_equal(exp.observations.numpy()[:, 3, d, d], -1.0)
+    trainer.close(save=False)
+
+
+def replayed_logprobs(trainer: Trainer, first_segment: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Log-probs of the stored actions recomputed by the learning pass, and the stored ones.
+
+    After an update, step 0 of each row is the previous rollout's bootstrap step, acted on
+    by the policy before that update: ``first_segment=False`` leaves those segments out.
+    """
+    exp, width = trainer.experience, trainer.horizon + 1
+    length = trainer.config.bptt_horizon if trainer.recurrent else 1
+    first = 0 if first_segment else length
+    rows = np.arange(exp.num_agents)[:, None] * width
+    starts = (rows + np.arange(first, trainer.horizon, length)).reshape(-1)
+    with torch.no_grad():
+        logits, _, index = trainer._forward_segments(starts, length)
+        actions = torch.from_numpy(exp.actions.reshape(exp.num_agents * width, *exp.actions.shape[2:])[index])
+        _, logprobs, _ = sample_logits(logits, actions)
+    learn = exp.learnable.reshape(-1)[index]
+    return logprobs.numpy()[learn], exp.logprobs.reshape(-1)[index][learn]
+
+
+@pytest.mark.parametrize("bptt", [4, 8])
+def test_recurrent_replay_reproduces_the_rollout(bptt):
+    """LSTM state per agent, zeroed at episode starts and carried across BPTT segments and
+    rollouts: replaying the stored segments must give back the rollout's own log-probs."""
+    creator = ocean.env_creator("memory")
+    trainer = build(creator, num_envs=6, recurrent=True, batch_size=6 * 16, bptt_horizon=bptt,
+                    minibatch_size=48 if bptt == 8 else 24)
+    for update in range(3):
+        trainer.evaluate()
+        replayed, stored = replayed_logprobs(trainer, first_segment=update == 0)
+        np.testing.assert_allclose(replayed, stored, atol=1e-5)
+        trainer.train()
+    trainer.close(save=False)
+
+
+def test_recurrent_replay_with_an_async_pool():
+    creator = ocean.env_creator("memory")
+    trainer = build(creator, num_envs=8, recurrent=True, backend="multiprocessing",
+                    vec_kwargs={"num_workers": 2, "batch_size": 4}, batch_size=8 * 16, minibatch_size=32,
+                    bptt_horizon=8)
+    trainer.evaluate()
+    replayed, stored = replayed_logprobs(trainer)
+    np.testing.assert_allclose(replayed, stored, atol=1e-5)
+    trainer.train()
+    trainer.evaluate()
+    replayed, stored = replayed_logprobs(trainer, first_segment=False)
+    np.testing.assert_allclose(replayed, stored, atol=1e-5)
+    trainer.close(save=False)
+
+
+def test_padded_agents_are_masked_out():
+    trainer = build(ocean.env_creator("multiagent"), num_envs=4, batch_size=8 * 8, minibatch_size=16)
+    trainer.evaluate()
+    exp = trainer.experience
+    assert exp.num_agents == 8
+    assert not (exp.learnable & ~exp.masks).any()
+    metrics = trainer.train()
+    assert np.isfinite(metrics["losses/policy_loss"])
+    trainer.close(save=False)
+
+
+# ---------------------------------------------------------------------------------------
+# Learning pass
+
+
+def test_metrics_average_over_every_minibatch_and_epoch():
+    trainer = build(make_countdown, num_envs=4, batch_size=64, minibatch_size=16, update_epochs=3)
+    trainer.evaluate()
+    metrics = trainer.train()
+    assert metrics["losses/minibatches"] == 3 * 4
+    for key in ("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac", "explained_variance"):
+        assert np.isfinite(metrics[f"losses/{key}"]), key
+    assert 0.0 <= metrics["losses/clipfrac"] <= 1.0
+    assert metrics["losses/entropy"] <= np.log(4) + 1e-6
+    trainer.close(save=False)
+
+
+def test_target_kl_stops_the_update_early():
+    trainer = build(make_countdown, num_envs=4, batch_size=64, minibatch_size=16, update_epochs=4,
+                    learning_rate=0.5, target_kl=1e-9)
+    trainer.evaluate()
+    assert trainer.train()["losses/minibatches"] < 16
+    trainer.close(save=False)
+
+
+def test_learning_rate_anneals_with_the_step_count():
+    trainer = build(make_countdown, num_envs=4, batch_size=64, minibatch_size=16, total_timesteps=640,
+                    learning_rate=1e-3)
+    rates = []
+    while not trainer.done:
+        trainer.evaluate()
+        rates.append(trainer.train()["losses/learning_rate"])
+    assert rates[0] == pytest.approx(1e-3)
+    assert all(a > b for a, b in zip(rates, rates[1:]))
+    assert rates[-1] < 3e-4
+    trainer.close(save=False)
+
+
+def test_continuous_actions_train_and_stay_in_bounds():
+    creator = classic_control.env_creator("pendulum")
+    trainer = build(creator, num_envs=4, batch_size=64, minibatch_size=32)
+    trainer.evaluate()
+    metrics = trainer.train()
+    assert np.isfinite(metrics["losses/loss"])
+    assert trainer.experience.actions.shape == (4, 17, 1)
+    trainer.close(save=False)
+
+
+def test_episode_statistics_come_from_infos():
+    trainer = build(ocean.env_creator("squared"), num_envs=8, batch_size=128, minibatch_size=32)
+    trainer.evaluate()
+    metrics = trainer.train()
+    assert metrics["environment/episode_length"] == 3
+    assert 0.0 <= metrics["environment/score"] <= 1.0
+    assert metrics["episodes"] > 0
+    trainer.close(save=False)
+
+
+def test_training_is_deterministic_under_a_seed():
+    def run(seed):
+        trainer = build(ocean.env_creator("squared"), num_envs=8, batch_size=128, minibatch_size=32,
+                        seed=seed)
+        for _ in range(3):
+            trainer.evaluate()
+            trainer.train()
+        weights = {k: v.clone() for k, v in trainer.policy.state_dict().items()}
+        trainer.close(save=False)
+        return weights
+
+    first, second, other = run(5), run(5), run(6)
+    for key in first:
+        torch.testing.assert_close(first[key], second[key], rtol=0, atol=0)
+    assert any(not torch.equal(first[k], other[k]) for k in first)
+
+
+# ---------------------------------------------------------------------------------------
+# Checkpoints
+
+
+def test_checkpoint_round_trip_and_resume(tmp_path):
+    trainer = build(ocean.env_creator("squared"), num_envs=8, batch_size=128, minibatch_size=32,
+                    tmp_path=tmp_path, total_timesteps=10_000)
+    for _ in range(2):
+        trainer.evaluate()
+        trainer.train()
+    folder = trainer.close()
+    assert (folder / "checkpoint.pt").is_file() and (folder / "model.pt").is_file()
+    assert not list(folder.glob("*.tmp"))
+
+    resumed = build(ocean.env_creator("squared"), num_envs=8, batch_size=128, minibatch_size=32,
+                    tmp_path=tmp_path, total_timesteps=10_000, seed=9)
+    resumed.load_checkpoint(folder)
+    assert resumed.global_step == trainer.global_step and resumed.update == 2
+    for key, value in trainer.policy.state_dict().items():
+        torch.testing.assert_close(resumed.policy.state_dict()[key], value)
+    steps = [t.optimizer.state_dict()["state"][0]["step"] for t in (resumed, trainer)]
+    assert steps[0] == steps[1]
+    assert resumed.learning_rate == pytest.approx(1e-3 * (1 - trainer.global_step / 10_000))
+    resumed.evaluate()
+    resumed.train()
+    assert resumed.update == 3
+    resumed.close(save=False)
+    weights = load_weights(folder)
+    assert set(weights) == set(trainer.policy.state_dict())
+
+
+class _Payload:
+    def __reduce__(self):
+        return (print, ("arbitrary code ran",))
+
+
+def test_loading_never_unpickles_arbitrary_objects(tmp_path):
+    path = tmp_path / "model.pt"
+    torch.save({"weight": torch.zeros(1), "payload": _Payload()}, path)
+    with pytest.raises(pickle.UnpicklingError):
+        load_weights(path)
+
+
+def test_missing_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(APIUsageError, match="No checkpoint"):
+        load_weights(tmp_path / "nothing.pt")
