@@ -8,6 +8,8 @@ For each profile and ``num_envs`` in {2, 8, 32} it measures Serial, Multiprocess
 Stable-Baselines3 DummyVecEnv/SubprocVecEnv, plus the physical limit: one bare stepping
 loop of the raw env per core, each in its own process, all at the same time.
 
+Each implementation of a (profile, num_envs) group is measured in several interleaved
+rounds and keeps its best, so that load from other processes skews no single entry.
 Prints one JSON line per measurement, then a table of ratios.
 Usage: python bench/vector.py [--quick] [--profiles free,cartpole] [--num-envs 2,8,32]
 """
@@ -144,7 +146,7 @@ def physical_limit(creator: Callable, seconds: float, cores: int) -> float:
     """Sum of the step rates of ``cores`` bare loops running at once, one process each."""
     ctx = multiprocessing.get_context("fork")
     results = ctx.Array("d", cores)
-    start_at = time.time() + 0.5
+    start_at = time.time() + 0.3
     processes = [ctx.Process(target=_bare_loop, args=(creator, seconds, start_at, results, i))
                  for i in range(cores)]
     for p in processes:
@@ -154,46 +156,47 @@ def physical_limit(creator: Callable, seconds: float, cores: int) -> float:
     return float(sum(results))
 
 
-def puffer_sps(creator: Callable, num_envs: int, seconds: float, **kwargs: Any) -> float:
+class Runner:
+    """An open vectorized env and a closure taking one batch step (returns agent steps)."""
+
+    def __init__(self, step: Callable[[int], int], close: Callable[[], None]):
+        self.step, self.close = step, close
+
+
+def puffer_runner(creator: Callable, num_envs: int, **kwargs: Any) -> Runner:
     wrapped = functools.partial(GymnasiumPufferEnv, env_creator=creator)
-    with pufferlib.vector.make(wrapped, num_envs=num_envs, **kwargs) as vecenv:
-        vecenv.action_space.seed(0)
-        actions = [vecenv.action_space.sample() for _ in range(16)]
-        vecenv.async_reset(0)
-        batch = vecenv.agents_per_batch
+    vecenv = pufferlib.vector.make(wrapped, num_envs=num_envs, **kwargs)
+    vecenv.action_space.seed(0)
+    actions = [vecenv.action_space.sample() for _ in range(16)]
+    vecenv.async_reset(0)
+    batch = vecenv.agents_per_batch
 
-        def step(i: int) -> int:
-            vecenv.recv()
-            vecenv.send(actions[i & 15])
-            return batch
+    def step(i: int) -> int:
+        vecenv.recv()
+        vecenv.send(actions[i & 15])
+        return batch
 
-        return _timed(step, seconds)
+    return Runner(step, vecenv.close)
 
 
-def gymnasium_sps(kind: str, creator: Callable, num_envs: int, seconds: float) -> float:
+def gymnasium_runner(kind: str, creator: Callable, num_envs: int) -> Runner:
     vector = gymnasium.vector
     envs = (vector.SyncVectorEnv if kind == "sync" else vector.AsyncVectorEnv)([creator] * num_envs)
-    try:
-        envs.reset(seed=0)
-        envs.action_space.seed(0)
-        actions = [envs.action_space.sample() for _ in range(16)]
-        return _timed(lambda i: envs.step(actions[i & 15]) and num_envs, seconds)
-    finally:
-        envs.close()
+    envs.reset(seed=0)
+    envs.action_space.seed(0)
+    actions = [envs.action_space.sample() for _ in range(16)]
+    return Runner(lambda i: envs.step(actions[i & 15]) and num_envs, envs.close)
 
 
-def sb3_sps(kind: str, creator: Callable, num_envs: int, seconds: float) -> float:
+def sb3_runner(kind: str, creator: Callable, num_envs: int) -> Runner:
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
     envs = (DummyVecEnv if kind == "dummy" else SubprocVecEnv)([creator] * num_envs)
-    try:
-        envs.reset()
-        space = envs.action_space
-        space.seed(0)
-        actions = [np.array([space.sample() for _ in range(num_envs)]) for _ in range(16)]
-        return _timed(lambda i: envs.step(actions[i & 15]) and num_envs, seconds)
-    finally:
-        envs.close()
+    envs.reset()
+    space = envs.action_space
+    space.seed(0)
+    actions = [np.array([space.sample() for _ in range(num_envs)]) for _ in range(16)]
+    return Runner(lambda i: envs.step(actions[i & 15]) and num_envs, envs.close)
 
 
 def candidates(num_envs: int, cores: int) -> dict[str, dict]:
@@ -212,7 +215,10 @@ def candidates(num_envs: int, cores: int) -> dict[str, dict]:
     return configs
 
 
-def run(profiles: list[str], sizes: list[int], seconds: float) -> list[dict]:
+def run(profiles: list[str], sizes: list[int], seconds: float, rounds: int) -> list[dict]:
+    """Every implementation of a (profile, num_envs) group is measured once per round, the
+    rounds interleaved, and keeps its best round: on a shared machine, load that comes and
+    goes then hits every implementation alike instead of whichever ran at the wrong time."""
     cores = physical_cores()
     rows = []
 
@@ -222,19 +228,31 @@ def run(profiles: list[str], sizes: list[int], seconds: float) -> list[dict]:
 
     for profile in profiles:
         creator = PROFILES[profile]
-        limit = physical_limit(creator, seconds, cores)
-        emit(profile=profile, num_envs=None, impl="limit", sps=limit, cores=cores)
+        limit = 0.0
         for num_envs in sizes:
-            for name, config in candidates(num_envs, cores).items():
-                emit(profile=profile, num_envs=num_envs, impl=name, config=config,
-                     sps=puffer_sps(creator, num_envs, seconds, **config))
+            factories: dict[str, Callable[[], Runner]] = {
+                name: functools.partial(puffer_runner, creator, num_envs, **config)
+                for name, config in candidates(num_envs, cores).items()
+            }
             for kind in ("sync", "async"):
-                emit(profile=profile, num_envs=num_envs, impl=f"gymnasium-{kind}",
-                     sps=gymnasium_sps(kind, creator, num_envs, seconds))
+                factories[f"gymnasium-{kind}"] = functools.partial(gymnasium_runner, kind, creator, num_envs)
             if profile != "nested":  # SB3 vector envs reject nested Dict observations
                 for kind in ("dummy", "subproc"):
-                    emit(profile=profile, num_envs=num_envs, impl=f"sb3-{kind}",
-                         sps=sb3_sps(kind, creator, num_envs, seconds))
+                    factories[f"sb3-{kind}"] = functools.partial(sb3_runner, kind, creator, num_envs)
+            runners = {name: make() for name, make in factories.items()}
+            best = dict.fromkeys(runners, 0.0)
+            try:
+                for _ in range(rounds):
+                    limit = max(limit, physical_limit(creator, seconds, cores))
+                    for name, runner in runners.items():
+                        best[name] = max(best[name], _timed(runner.step, seconds))
+            finally:
+                for runner in runners.values():
+                    runner.close()
+            for name, sps in best.items():
+                config = candidates(num_envs, cores).get(name)
+                emit(profile=profile, num_envs=num_envs, impl=name, config=config, sps=sps)
+        emit(profile=profile, num_envs=None, impl="limit", sps=limit, cores=cores)
     return rows
 
 
@@ -273,13 +291,15 @@ def report(rows: list[dict]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="short measurements (about 0.3 s each)")
-    parser.add_argument("--seconds", type=float, default=None, help="seconds per measurement")
+    parser.add_argument("--quick", action="store_true", help="short measurements (2 rounds of 0.2 s)")
+    parser.add_argument("--seconds", type=float, default=None, help="seconds per measurement and round")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (best one kept)")
     parser.add_argument("--profiles", default=",".join(PROFILES))
     parser.add_argument("--num-envs", default="2,8,32")
     args = parser.parse_args()
-    seconds = args.seconds or (0.3 if args.quick else 2.0)
-    rows = run(args.profiles.split(","), [int(n) for n in args.num_envs.split(",")], seconds)
+    seconds = args.seconds or (0.2 if args.quick else 0.5)
+    rounds = args.rounds or (2 if args.quick else 4)
+    rows = run(args.profiles.split(","), [int(n) for n in args.num_envs.split(",")], seconds, rounds)
     report(rows)
 
 

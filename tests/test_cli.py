@@ -202,3 +202,11 @@ def test_python_dash_m_matches_the_console_script():
     assert result.returncode == 0 and "train" in result.stdout
     result = puffer("train", "--env", "not-an-env")
     assert result.returncode == 2 and "Unknown environment" in result.stderr
+
+
+def test_rich_dashboard_shows_throughput_losses_and_episodes(capsys, tmp_path):
+    code, out, err = run_main(capsys, "train", "--env", "bandit", "--data-dir", str(tmp_path),
+                              "--progress", "rich", "--train.total-timesteps", "2048")
+    assert code == 0, err
+    for text in ("puffer", "sps", "Performance", "Losses", "Episodes", "policy_loss", "score", "cpu"):
+        assert text in out, text

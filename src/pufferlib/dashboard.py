@@ -74,8 +74,10 @@ class Dashboard:
             from rich.console import Console
             from rich.live import Live
 
-            self._rich_live = Live(self._render(), console=Console(file=self.stream), refresh_per_second=4,
-                                   transient=False)
+            # Off a terminal (forced rich output) rich would assume 80 columns and truncate the tables.
+            width = None if self.stream.isatty() else 120
+            console = Console(file=self.stream, width=width)
+            self._rich_live = Live(self._render(), console=console, refresh_per_second=4, transient=False)
             self._rich_live.start()
 
     def update(self, metrics: Mapping[str, float], force: bool = False) -> None:
