@@ -168,6 +168,25 @@ def test_default_heads_use_orthogonal_init():
     assert torch.allclose(value @ value.T, torch.ones(1, 1, dtype=torch.float64), atol=1e-6)
 
 
+@pytest.mark.timeout(300)
+def test_default_compiles_without_graph_breaks_on_structured_observations():
+    env = GymnasiumPufferEnv(catalogue.make_single("nested", "multidiscrete"))
+    policy = models.Default(env, hidden_size=16)
+
+    def act(observations):
+        logits, value = policy(observations)
+        _, logprob, entropy = sample_logits(logits, torch.zeros(observations.shape[0], 3, dtype=torch.long))
+        return logprob, entropy, value
+
+    observations = batch_of(env, 8)
+    assert torch._dynamo.explain(act)(observations).graph_break_count == 0
+    torch._dynamo.reset()
+    compiled = torch.compile(act, fullgraph=True, dynamic=True)
+    for batch in (8, 5):
+        for got, expected in zip(compiled(observations[:batch]), act(observations[:batch])):
+            assert torch.allclose(got, expected, atol=1e-6)
+
+
 # ------------------------------------------------------------------------------------
 # LSTMWrapper
 

@@ -29,13 +29,17 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from stable_baselines3.common.monitor import Monitor
-from stable_baselines3.common.vec_env import VecEnv
 
 from pufferlib import vector
 from pufferlib.emulation import GymnasiumPufferEnv
-from pufferlib.exceptions import APIUsageError
+from pufferlib.exceptions import APIUsageError, EnvironmentSetupError
 from pufferlib.puffer_env import PufferEnv
+
+try:
+    from stable_baselines3.common.monitor import Monitor
+    from stable_baselines3.common.vec_env import VecEnv
+except ImportError as e:
+    raise EnvironmentSetupError(e, "sb3") from e
 
 EPISODE_KEYS = ("terminal_observation", "episode_return")
 
