@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import gymnasium
 import numpy as np
 import pytest
@@ -10,7 +12,7 @@ from gymnasium.spaces import Box, Dict, Discrete, MultiDiscrete, Tuple
 from torch.distributions import Normal
 
 import catalogue
-from pufferlib import emulation, models
+from pufferlib import emulation, models, vector
 from pufferlib.emulation import GymnasiumPufferEnv
 from pufferlib.exceptions import APIUsageError
 from pufferlib.frameworks.cleanrl import sample_logits
@@ -97,6 +99,21 @@ def test_default_on_structured_envs(observation, action):
     logits, value = policy(obs)
     assert value.shape == (4, 1) and value.dtype == torch.float32
     check_logits(logits, env.single_action_space, 4)
+
+
+def puffer_catalogue(observation: str, action: str) -> GymnasiumPufferEnv:
+    return GymnasiumPufferEnv(catalogue.make_single(observation, action))
+
+
+def test_default_accepts_a_vecenv():
+    creator = functools.partial(puffer_catalogue, "nested", "multidiscrete")
+    with vector.make(creator, num_envs=3) as vecenv:
+        policy = models.Default(vecenv, hidden_size=16)
+        obs, _ = vecenv.reset(seed=0)
+        logits, value = policy(torch.as_tensor(obs))
+        check_logits(logits, vecenv.single_action_space, 3)
+        assert value.shape == (3, 1)
+        assert policy.flatten.size == models.Default(creator()).flatten.size == 31
 
 
 def expected_features(space, sample) -> list[float]:
