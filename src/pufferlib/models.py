@@ -242,6 +242,15 @@ class LSTMWrapper(nn.Module):
         return logits, value, state
 
 
+def conv_flat_size(shape: tuple[int, int, int], downsample: int = 1) -> int:
+    """``Convolutional``'s ``flat_size`` for ``(C, H, W)`` observations: the conv stack's output size."""
+    _, height, width = shape
+    height, width = -(-height // downsample), -(-width // downsample)
+    for kernel, stride in ((8, 4), (4, 2), (3, 1)):
+        height, width = (height - kernel) // stride + 1, (width - kernel) // stride + 1
+    return 64 * height * width
+
+
 class Convolutional(nn.Module):
     """NatureCNN (Mnih et al. 2015): 8x8/4 32, 4x4/2 64, 3x3/1 64, Linear(hidden_size).
 

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 import pufferlib.models
-from pufferlib.environments.vizdoom.torch import conv_flat_size
+from pufferlib.models import conv_flat_size
 
 
 class Policy(nn.Module):

@@ -7,7 +7,7 @@ from typing import Any
 from torch import nn
 
 import pufferlib.models
-from pufferlib.environments.vizdoom.torch import conv_flat_size
+from pufferlib.models import conv_flat_size
 
 
 class Policy(pufferlib.models.Convolutional):

@@ -9,20 +9,12 @@ from torch import nn
 import pufferlib.models
 
 
-def conv_flat_size(shape: tuple[int, int, int]) -> int:
-    """Output features of ``Convolutional``'s NatureCNN stack for a ``(C, H, W)`` input."""
-    _, height, width = shape
-    for kernel, stride in ((8, 4), (4, 2), (3, 1)):
-        height, width = (height - kernel) // stride + 1, (width - kernel) // stride + 1
-    return 64 * height * width
-
-
 class Policy(pufferlib.models.Convolutional):
     """``Convolutional`` over the ``(1, H, W)`` screen, ``flat_size`` derived from its shape."""
 
     def __init__(self, env: Any, hidden_size: int = 512, output_size: int | None = None):
         shape = tuple(env.single_observation_space.shape)
-        super().__init__(env, framestack=shape[0], flat_size=conv_flat_size(shape),
+        super().__init__(env, framestack=shape[0], flat_size=pufferlib.models.conv_flat_size(shape),
                          hidden_size=hidden_size, output_size=output_size or hidden_size)
 
 
