@@ -20,6 +20,7 @@ import vector_envs
 from pufferlib.exceptions import APIUsageError
 from pufferlib.vector import Multiprocessing, WorkerError
 from pufferlib.vector.config import physical_cores
+from pufferlib.vector.multiprocess import WORKER_POLL_S
 
 TESTS = Path(__file__).parent
 SHM = Path("/dev/shm")
@@ -70,7 +71,7 @@ def test_close_leaves_no_processes_or_shared_memory(start_method: str) -> None:
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+@pytest.mark.parametrize("start_method", ["fork", "spawn", "forkserver"])
 def test_start_methods_match_manual_stepping(start_method: str) -> None:
     from test_vector import assert_matches_manual
 
@@ -78,6 +79,7 @@ def test_start_methods_match_manual_stepping(start_method: str) -> None:
     kwargs = dict(num_envs=4, num_workers=2, batch_size=2, start_method=start_method)
     with Multiprocessing(creator, **kwargs) as vecenv:
         assert vecenv.start_method == start_method
+        time.sleep(2.5 * WORKER_POLL_S)  # idle workers keep waiting (their parent checks pass)
         assert_matches_manual(vecenv, creator)
 
 

@@ -147,9 +147,9 @@ class VecEnv:
             self._action_start = int(space.start)
             self._action_span = int(space.n) - 1
         elif isinstance(space, spaces.MultiDiscrete):
-            start = np.asarray(space.start).reshape(-1)
-            self._action_start = int(start[0]) if (start == start[0]).all() else start
-            self._action_span = (np.asarray(space.nvec).reshape(-1) - 1).astype(np.uint64)
+            start = np.asarray(space.start)
+            self._action_start = int(start.flat[0]) if (start == start.flat[0]).all() else start
+            self._action_span = (np.asarray(space.nvec) - 1).astype(np.uint64)
         if self._integer_actions:
             self._action_offset = bool(np.any(self._action_start))
         elif not isinstance(space, spaces.Box):
@@ -250,7 +250,11 @@ class VecEnv:
         if getattr(self, "_state", None) == _CLOSED:
             return
         self._state = _CLOSED
-        self._shutdown()
+        try:
+            self._shutdown()
+        finally:
+            # Frees the (shared) memory once the caller drops the arrays it still holds.
+            self._buffers = self._block_views = self._gathered = None
 
     def __enter__(self) -> VecEnv:
         return self

@@ -61,10 +61,6 @@ def check_compatible(env: Any, reference: tuple, index: int) -> None:
         )
 
 
-def _append_info(infos: list, info: dict) -> None:
-    infos.append(info)
-
-
 def _append_agent_infos(infos: list, info: dict) -> None:
     for agent_info in info.values():
         if agent_info:
@@ -72,7 +68,7 @@ def _append_agent_infos(infos: list, info: dict) -> None:
 
 
 class EnvGroup:
-    """``envs`` writing into ``buffers`` rows from ``first_row`` on, ``num_agents`` rows each.
+    """``envs`` writing into ``buffers`` rows from ``first_row`` on, ``env.num_agents`` rows each.
 
     ``step()`` reads every env's actions from ``buffers.actions`` and steps it, except an
     env whose episode ended on its previous step, which is reset instead (its action is
@@ -88,7 +84,7 @@ class EnvGroup:
             agents = int(env.num_agents)
             env.buf = buffers.rows(row, row + agents)
             if isinstance(env, GymnasiumPufferEnv):
-                self._slots.append((env, row, _append_info))
+                self._slots.append((env, row, list.append))
             elif isinstance(env, PettingZooPufferEnv):
                 self._slots.append((env, slice(row, row + agents), _append_agent_infos))
             else:

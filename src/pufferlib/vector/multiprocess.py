@@ -47,9 +47,11 @@ from pufferlib.vector.group import EnvGroup, create_env, create_envs, env_signat
 STEP, RESET, CLOSE = 1, 2, 3
 NO_MESSAGE, INFOS, ERROR = 0, 1, 2
 
-# Measured on 2 cores (bench/vector.py): a round trip is ~5 us when the other side is
-# spinning and ~8-50 us through a sleeping futex; spinning longer than this only steals
-# the cores that the workers (or the model) need.
+# Measured on the 2-core dev machine (semaphore ping-pong between processes): a round trip
+# costs ~7 us through sleeping futexes and ~4 us when the waiter spins with sched_yield; a
+# synchronous step of two idle workers costs ~49 us blocking-only but 5-7 us with a 20-50 us
+# yielding spin. Spinning *without* yielding was the worst (17-74 us): the spinner steals
+# the core of the process it waits for. Longer spins only take cores from workers and model.
 PARENT_SPIN_S = 50e-6
 WORKER_SPIN_S = 50e-6
 PARENT_POLL_S = 0.2  # how often a blocked parent checks that its workers are alive
@@ -85,6 +87,19 @@ def _spin_acquire(sem: Any, seconds: float) -> bool:
         if acquire(False):
             return True
     return False
+
+
+def _alive(parent_pid: int, spawner_pid: int) -> bool:
+    """Whether the vecenv's process still exists (seen from one of its workers)."""
+    if os.getppid() != spawner_pid:  # reparented: the process that started us is gone
+        return False
+    try:
+        os.kill(parent_pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
 
 
 def _describe_exit(code: int | None) -> str:
@@ -126,13 +141,15 @@ def _worker_main(index: int, creators: Sequence[Callable], args: Sequence, kwarg
         conn.close()
         return
     conn.send(None)
+    # Under forkserver our parent process is the fork server, not the vecenv's process.
+    spawner_pid = os.getppid()
     commands, messages = buffers.commands, buffers.messages
     env_slice = slice(first_env, first_env + envs_per_worker)
     try:
         while True:
             if not _spin_acquire(go, WORKER_SPIN_S):
                 while not go.acquire(True, WORKER_POLL_S):
-                    if os.getppid() != parent_pid:
+                    if not _alive(parent_pid, spawner_pid):
                         return
             command = commands[index]
             if command == CLOSE:

@@ -31,17 +31,15 @@ class Serial(VecEnv):
         self._envs = [driver]
         try:
             self._envs += create_envs(creators[1:], args[1:], kwargs[1:], 1, env_signature(driver))
+            buffers = Buffers(BufferSpec.for_env(driver, pool.num_envs, pool.num_workers))
+            per_worker, rows_per_env = pool.envs_per_worker, int(driver.num_agents)
+            for first in range(0, pool.num_envs, per_worker):
+                envs = self._envs[first:first + per_worker]
+                self._groups.append(EnvGroup(envs, buffers, first * rows_per_env))
+            self._setup(driver, pool, buffers)
         except BaseException:
-            driver.close()
+            self._shutdown()
             raise
-        buffers = Buffers(BufferSpec.for_env(driver, pool.num_envs, pool.num_workers))
-        per_worker = pool.envs_per_worker
-        rows_per_env = int(driver.num_agents)
-        self._groups = [
-            EnvGroup(self._envs[w * per_worker:(w + 1) * per_worker], buffers, w * per_worker * rows_per_env)
-            for w in range(pool.num_workers)
-        ]
-        self._setup(driver, pool, buffers)
 
     def _launch(self, workers: Sequence[int], seeds: list[int | None] | None) -> None:
         per_worker = self.envs_per_worker
