@@ -210,3 +210,20 @@ def test_rich_dashboard_shows_throughput_losses_and_episodes(capsys, tmp_path):
     assert code == 0, err
     for text in ("puffer", "sps", "Performance", "Losses", "Episodes", "policy_loss", "score", "cpu"):
         assert text in out, text
+
+
+def test_tensorboard_and_offline_wandb_record_the_run(tmp_path):
+    pytest.importorskip("wandb", reason="wandb is in the `wandb` extra (installed by scripts/test.sh)")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pufferlib", "train", "--env", "squared", "--train.total-timesteps", "3000",
+         "--progress", "none", "--tensorboard", "--wandb", "--data-dir", str(tmp_path), "--exp-id", "run"],
+        capture_output=True, text=True, timeout=240, env=env)
+    assert result.returncode == 0, result.stderr
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+    events.Reload()
+    assert any("policy_loss" in tag for tag in events.Tags()["scalars"])
+    offline_runs = list((tmp_path / "run" / "wandb").glob("offline-run-*"))
+    assert len(offline_runs) == 1 and any(offline_runs[0].glob("*.wandb"))
