@@ -4,26 +4,36 @@ For every seed it trains, until the mean return of the last 20 finished episodes
 reaches 475 (or the step budget runs out):
 
 - ``pufferlib``: ``pufferlib.trainer`` with the shipped ``cartpole`` configuration
-  (``puffer train --env cartpole``), once per vector backend (Serial, Multiprocessing,
-  and Ray with ``--ray``);
-- ``sb3``: Stable-Baselines3 PPO with the RL Zoo's tuned CartPole-v1 hyperparameters
-  (8 envs, n_steps 32, batch 256, gae_lambda 0.8, gamma 0.98, n_epochs 20, ent_coef 0,
-  learning rate linear from 1e-3, clip range linear from 0.2, 1e5 steps) on its
-  DummyVecEnv, which is SB3's fastest for CartPole, with 1 torch thread like pufferlib's.
+  (``puffer train --env cartpole``, vec settings included), once per vector backend:
+  Serial, Multiprocessing and Ray (``--no-ray`` skips Ray);
+- ``sb3_default`` (the primary peer): Stable-Baselines3's plain ``PPO("MlpPolicy", env)``
+  with its default hyperparameters (n_steps 2048, batch 64, 10 epochs, lr 3e-4, gamma
+  0.99, gae_lambda 0.95, separate 2x64 tanh actor and critic) on 8 CartPole envs in a
+  DummyVecEnv, SB3's fastest vecenv for CartPole;
+- ``sb3_rlzoo`` (a second, stronger peer): the same with the RL Zoo's tuned CartPole-v1
+  hyperparameters (8 envs, n_steps 32, batch 256, gae_lambda 0.8, gamma 0.98, n_epochs 20,
+  ent_coef 0, learning rate linear from 1e-3, clip range linear from 0.2).
 
-``time_to_solve_s`` is the training loop's wall-clock time (env and model construction
-are reported separately as ``setup_s``); ``train_sps`` is agent steps per second over
-that time. The summary gives medians over seeds and the ratios SB3 / pufferlib.
-A short micro-benchmark of the advantage computation comes first (``--no-gae`` skips it).
+Everything runs with the same torch thread count (``--threads``, default 1; on a busy
+2-core machine more threads make both sides slower). Runs are interleaved seed by seed
+so that machine load hits every contender alike, and each record carries the load
+average seen when it finished.
+
+``time_to_solve_s`` is the training loop's wall-clock time (env and model construction,
+and Ray's start-up, are reported separately as ``setup_s``); ``train_sps`` is agent steps
+per second over that time. The summary gives medians over seeds and the ratios
+peer / pufferlib per backend, for both peers. A short micro-benchmark of the advantage
+computation comes first (``--no-gae`` skips it).
 
 Prints JSON lines. Usage:
-    python bench/train.py [--seeds 1,2,3] [--ray] [--no-sb3] [--no-gae]
+    python bench/train.py [--seeds 1,2,3] [--quick] [--no-ray] [--no-sb3] [--no-rlzoo] [--no-gae]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from collections import deque
@@ -33,10 +43,16 @@ import torch
 
 WINDOW = 20
 TARGET = 475.0
+SB3_BUDGET = 500_000
+BACKENDS = ("serial", "multiprocessing", "ray")
 
 
 def emit(record: dict) -> None:
     print(json.dumps(record), flush=True)
+
+
+def load_average() -> float:
+    return round(os.getloadavg()[0], 2)
 
 
 # ---------------------------------------------------------------------------------------
@@ -85,49 +101,61 @@ def bench_gae() -> None:
 # pufferlib
 
 
-def run_pufferlib(backend: str, seed: int) -> dict:
+def run_pufferlib(backend: str, seed: int, threads: int) -> dict:
     from pufferlib import cli
     from pufferlib.trainer import Trainer, seed_everything
 
     config = cli.load_config("cartpole")
-    config["train"].update(seed=seed, data_dir="/tmp/pufferlib-bench")
-    vec = {"backend": backend}
-    if backend != "serial":
-        vec.update(num_workers=2)
+    config["train"].update(seed=seed, data_dir="/tmp/pufferlib-bench", torch_threads=threads)
     train_cfg = cli.train_config(config)
-    torch.set_num_threads(train_cfg.torch_threads or torch.get_num_threads())
+    torch.set_num_threads(threads)
     binding = cli.load_binding(config["package"])
 
     setup_start = time.perf_counter()
     seed_everything(seed)
-    vecenv = cli.make_vecenv(config, binding, vec_overrides=vec)
+    vecenv = cli.make_vecenv(config, binding, vec_overrides={"backend": backend})
     policy = cli.make_policy(config, binding, vecenv.driver_env)
     trainer = Trainer(vecenv, policy, train_cfg, exp_id=f"bench-{backend}-{seed}")
     setup = time.perf_counter() - setup_start
 
     start = time.perf_counter()
-    solved_at = None
+    solved = False
     while not trainer.done:
         trainer.evaluate()
         trainer.train()
         recent = list(trainer.episode_returns)[-WINDOW:]
         if len(recent) == WINDOW and np.mean(recent) >= TARGET:
-            solved_at = time.perf_counter() - start
+            solved = True
             break
     elapsed = time.perf_counter() - start
     trainer.close(save=False)
-    return {"bench": "cartpole", "impl": "pufferlib", "backend": backend, "seed": seed,
-            "solved": solved_at is not None, "time_to_solve_s": round(elapsed, 3),
-            "steps": trainer.global_step, "train_sps": round(trainer.global_step / elapsed),
-            "setup_s": round(setup, 3),
-            "phase_s": {k: round(v, 3) for k, v in trainer.timings.items()}}
+    vec = {k: v for k, v in config["vec"].items() if k != "backend"}
+    return {"bench": "cartpole", "impl": "pufferlib", "backend": backend, "seed": seed, "solved": solved,
+            "time_to_solve_s": round(elapsed, 3), "steps": trainer.global_step,
+            "train_sps": round(trainer.global_step / elapsed), "setup_s": round(setup, 3),
+            "phase_s": {k: round(v, 3) for k, v in trainer.timings.items()}, "vec": vec,
+            "torch_threads": torch.get_num_threads(), "load_avg": load_average()}
+
+
+def shutdown_ray() -> None:
+    """Stop the local Ray cluster the Ray backend started, so its daemons stop taking CPU."""
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
 
 
 # ---------------------------------------------------------------------------------------
 # Stable-Baselines3
 
+SB3_PEERS = {
+    "sb3_default": {},
+    "sb3_rlzoo": dict(n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0,
+                      learning_rate=lambda f: f * 1e-3, clip_range=lambda f: f * 0.2),
+}
 
-def run_sb3(seed: int) -> dict:
+
+def run_sb3(peer: str, seed: int, threads: int) -> dict:
     from stable_baselines3 import PPO
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env
@@ -145,72 +173,93 @@ def run_sb3(seed: int) -> dict:
             self.solved = bool(len(self.returns) == WINDOW and np.mean(self.returns) >= TARGET)
             return not self.solved
 
+    torch.set_num_threads(threads)
     setup_start = time.perf_counter()
     env = make_vec_env("CartPole-v1", n_envs=8, seed=seed)
-    model = PPO("MlpPolicy", env, n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20,
-                ent_coef=0.0, learning_rate=lambda f: f * 1e-3, clip_range=lambda f: f * 0.2, seed=seed,
-                device="cpu", verbose=0)
+    model = PPO("MlpPolicy", env, seed=seed, device="cpu", verbose=0, **SB3_PEERS[peer])
     setup = time.perf_counter() - setup_start
     callback = StopWhenSolved()
     start = time.perf_counter()
-    model.learn(total_timesteps=100_000, callback=callback)
+    model.learn(total_timesteps=SB3_BUDGET, callback=callback)
     elapsed = time.perf_counter() - start
     env.close()
-    return {"bench": "cartpole", "impl": "sb3", "backend": "DummyVecEnv", "seed": seed,
+    return {"bench": "cartpole", "impl": peer, "backend": "DummyVecEnv(8)", "seed": seed,
             "solved": callback.solved, "time_to_solve_s": round(elapsed, 3), "steps": model.num_timesteps,
             "train_sps": round(model.num_timesteps / elapsed), "setup_s": round(setup, 3),
-            "torch_threads": torch.get_num_threads()}
+            "torch_threads": torch.get_num_threads(), "load_avg": load_average()}
 
 
 # ---------------------------------------------------------------------------------------
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", default="1,2,3", help="comma-separated seeds (default: 1,2,3)")
-    parser.add_argument("--ray", action="store_true", help="also run the Ray backend")
-    parser.add_argument("--no-sb3", action="store_true", help="skip Stable-Baselines3")
-    parser.add_argument("--no-gae", action="store_true", help="skip the advantage micro-benchmark")
-    parser.add_argument("--sb3-threads", type=int, default=1,
-                        help="torch threads for SB3 (default 1, as pufferlib's cartpole config uses; on a "
-                             "busy 2-core machine more threads make SB3 slower, not faster)")
-    args = parser.parse_args()
-    seeds = [int(s) for s in args.seeds.split(",")]
-    backends = ["serial", "multiprocessing"] + (["ray"] if args.ray else [])
-
-    if not args.no_gae:
-        bench_gae()
-    results: dict[str, list[dict]] = {}
-    for seed in seeds:
-        for backend in backends:
-            record = run_pufferlib(backend, seed)
-            emit(record)
-            results.setdefault(f"pufferlib_{backend}", []).append(record)
-        if not args.no_sb3:
-            torch.set_num_threads(args.sb3_threads)
-            record = run_sb3(seed)
-            emit(record)
-            results.setdefault("sb3", []).append(record)
-
-    summary: dict = {"bench": "cartpole_summary", "window": WINDOW, "target": TARGET, "seeds": seeds}
+def summarize(results: dict[str, list[dict]], backends: list[str], seeds: list[int], threads: int,
+              loads: list[float]) -> dict:
+    summary: dict = {"bench": "cartpole_summary", "window": WINDOW, "target": TARGET, "seeds": seeds,
+                     "torch_threads": threads, "cpus": os.cpu_count(),
+                     "load_avg": {"min": min(loads), "median": statistics.median(loads), "max": max(loads)}}
     for name, records in results.items():
         summary[name] = {
-            "solved": sum(r["solved"] for r in records),
+            "solved": f"{sum(r['solved'] for r in records)}/{len(records)}",
             "median_time_to_solve_s": statistics.median(r["time_to_solve_s"] for r in records),
             "median_steps": statistics.median(r["steps"] for r in records),
             "median_train_sps": statistics.median(r["train_sps"] for r in records),
         }
-    if "sb3" in summary:
-        sb3 = summary["sb3"]
+    for peer in SB3_PEERS:
+        if peer not in summary:
+            continue
+        theirs = summary[peer]
+        ratios = {}
         for backend in backends:
             ours = summary[f"pufferlib_{backend}"]
-            summary[f"time_ratio_sb3_over_{backend}"] = round(
-                sb3["median_time_to_solve_s"] / ours["median_time_to_solve_s"], 2)
-            summary[f"sps_ratio_{backend}_over_sb3"] = round(
-                ours["median_train_sps"] / sb3["median_train_sps"], 2)
-        if sb3["solved"] < len(seeds):
-            summary["note"] = "SB3 missed its 1e5-step budget on some seeds: its times are lower bounds."
-    emit(summary)
+            ratios[backend] = {
+                "time_to_solve": round(theirs["median_time_to_solve_s"] / ours["median_time_to_solve_s"], 2),
+                "train_sps": round(ours["median_train_sps"] / theirs["median_train_sps"], 2),
+            }
+        summary[f"speedup_over_{peer}"] = ratios
+        unsolved = [r for r in results[peer] if not r["solved"]]
+        if unsolved:
+            summary[f"note_{peer}"] = (f"{peer} missed its {SB3_BUDGET}-step budget on {len(unsolved)} "
+                                       "seed(s): its times, and so the time ratios, are lower bounds.")
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", default="1,2,3", help="comma-separated seeds (default: 1,2,3)")
+    parser.add_argument("--quick", action="store_true",
+                        help="one seed, no RL Zoo peer, no GAE micro-benchmark (about two minutes)")
+    parser.add_argument("--no-ray", action="store_true", help="skip the Ray backend")
+    parser.add_argument("--no-sb3", action="store_true", help="skip both Stable-Baselines3 peers")
+    parser.add_argument("--no-rlzoo", action="store_true", help="skip the RL Zoo tuned SB3 peer")
+    parser.add_argument("--no-gae", action="store_true", help="skip the advantage micro-benchmark")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch intra-op threads for every contender (default 1, as the cartpole "
+                             "config ships; on a busy 2-core machine more threads slow both sides)")
+    args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    if args.quick:
+        seeds, args.no_rlzoo, args.no_gae = seeds[:1], True, True
+    backends = [b for b in BACKENDS if not (b == "ray" and args.no_ray)]
+    peers = [] if args.no_sb3 else [p for p in SB3_PEERS if not (p == "sb3_rlzoo" and args.no_rlzoo)]
+
+    if not args.no_gae:
+        bench_gae()
+    results: dict[str, list[dict]] = {}
+    loads = [load_average()]
+    for seed in seeds:
+        for backend in backends:
+            record = run_pufferlib(backend, seed, args.threads)
+            if backend == "ray":
+                shutdown_ray()
+            emit(record)
+            results.setdefault(f"pufferlib_{backend}", []).append(record)
+            loads.append(record["load_avg"])
+        for peer in peers:
+            record = run_sb3(peer, seed, args.threads)
+            emit(record)
+            results.setdefault(peer, []).append(record)
+            loads.append(record["load_avg"])
+    emit(summarize(results, backends, seeds, args.threads, loads))
 
 
 if __name__ == "__main__":

@@ -90,8 +90,32 @@ def test_cartpole_solved(tmp_path):
 
     trainer, config, binding = train("cartpole", tmp_path, callback=solved)
     assert np.mean(list(trainer.episode_returns)[-20:]) >= 475
-    assert trainer.global_step <= 100_000
+    # The shipped config trades samples for wall-clock speed (256 envs): it solves in about
+    # 150-200k steps, SB3's default PPO (8 envs) in about 100-150k, at a small fraction of the rate.
+    assert trainer.global_step <= 250_000
     assert play(config, binding, trainer.policy, 10)["episode_return"] >= 475
+
+
+def test_cartpole_policy_keeps_actor_and_critic_apart():
+    """The classic-control policy's speed trick (one fused first-layer matmul) must not couple
+    the networks: a value loss moves no actor weight, a policy loss no critic weight."""
+    from pufferlib.environments import classic_control
+
+    env = classic_control.make_env("cartpole")
+    policy = classic_control.Policy(env, hidden_size=8)
+    obs = torch.randn(32, 4)
+    hidden = policy.hidden_size
+    cases = [
+        (1, "actor.linear.weight", slice(0, hidden)),  # value output: actor head and columns idle
+        (0, "value_head.weight", slice(hidden, None)),  # logits: critic head and columns idle
+    ]
+    for output, idle_head, idle_columns in cases:
+        policy.zero_grad()
+        policy(obs)[output].sum().backward()
+        params = dict(policy.named_parameters())
+        assert params[idle_head].grad is None or not params[idle_head].grad.any()
+        assert not params["input_weight"].grad[:, idle_columns].any()
+        assert params["input_weight"].grad.any()
 
 
 def test_pendulum_improves_clearly_over_random(tmp_path):

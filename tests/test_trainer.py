@@ -313,6 +313,61 @@ def test_metrics_average_over_every_minibatch_and_epoch():
     trainer.close(save=False)
 
 
+def reference_losses(trainer: Trainer, seed: int) -> np.ndarray:
+    """Mean (policy, value, entropy, approx-KL, clip fraction) over the update's minibatches,
+    each computed the plain way: gather the minibatch, mask, normalise, average."""
+    cfg, exp = trainer.config, trainer.experience
+    width, agents = trainer.horizon + 1, exp.num_agents
+    advantages = np.zeros_like(exp.values)
+    advantages[:, :-1] = compute_gae(exp.values, exp.rewards * cfg.reward_scale, exp.terminals,
+                                     exp.truncations, cfg.gamma, cfg.gae_lambda)
+    returns = (advantages + exp.values).reshape(-1)
+    learnable = exp.learnable.copy()
+    learnable[:, -1] = False
+    starts = (np.arange(agents)[:, None] * width + np.arange(trainer.horizon)[None, :]).reshape(-1)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(cfg.update_epochs):
+        order = rng.permutation(len(starts))
+        for chunk in np.split(starts[order], len(starts) // cfg.minibatch_size):
+            with torch.no_grad():
+                logits, values, index = trainer._forward_segments(chunk, 1)
+                actions = torch.from_numpy(exp.actions.reshape(-1)[index])
+                _, logprobs, entropy = sample_logits(logits, actions)
+            w = learnable.reshape(-1)[index]
+            adv = advantages.reshape(-1)[index][w]
+            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+            log_ratio = logprobs.numpy()[w] - exp.logprobs.reshape(-1)[index][w]
+            ratio = np.exp(log_ratio)
+            clipped = np.clip(ratio, 1 - cfg.clip_coef, 1 + cfg.clip_coef)
+            rows.append([
+                np.mean(np.maximum(-adv * ratio, -adv * clipped)),
+                0.5 * np.mean((values.numpy().reshape(-1)[w] - returns[index][w]) ** 2),
+                np.mean(entropy.numpy()[w]),
+                np.mean((ratio - 1) - log_ratio),
+                np.mean(np.abs(ratio - 1) > cfg.clip_coef),
+            ])
+    return np.mean(rows, axis=0)
+
+
+def test_losses_match_a_plain_per_minibatch_computation():
+    """The batched learning pass (targets gathered once per epoch, masked means as dot
+    products, per-minibatch advantage normalisation done for all minibatches at once) gives
+    the textbook per-minibatch losses. A negligible learning rate keeps the policy fixed;
+    perturbed rollout log-probs make the ratios (and so the clipping) non-trivial."""
+    trainer = build(make_countdown, num_envs=4, batch_size=64, minibatch_size=16, update_epochs=2,
+                    learning_rate=1e-12, clip_vloss=False, seed=7)
+    trainer.evaluate()
+    trainer.experience.logprobs += np.random.default_rng(0).normal(0, 0.3, trainer.experience.logprobs.shape)
+    expected = reference_losses(trainer, seed=7)
+    metrics = trainer.train()
+    keys = ("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac")
+    got = np.array([metrics[f"losses/{key}"] for key in keys])
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    assert metrics["losses/clipfrac"] > 0.1 and metrics["losses/approx_kl"] > 0.01
+    trainer.close(save=False)
+
+
 def test_target_kl_stops_the_update_early():
     trainer = build(make_countdown, num_envs=4, batch_size=64, minibatch_size=16, update_epochs=4,
                     learning_rate=0.5, target_kl=1e-9)

@@ -160,6 +160,13 @@ def compute_gae(values: np.ndarray, rewards: np.ndarray, terminals: np.ndarray, 
     return advantages
 
 
+def segment_index(starts: np.ndarray, length: int) -> np.ndarray:
+    """Flat indices of the ``length``-step segments beginning at ``starts``, segment-major."""
+    if length == 1:
+        return starts
+    return (starts[:, None] + np.arange(length)[None, :]).reshape(-1)
+
+
 def explained_variance(predicted: np.ndarray, target: np.ndarray) -> float:
     """``1 - Var(target - predicted) / Var(target)`` on aligned arrays; nan if ``target`` is constant."""
     if predicted.size == 0:
@@ -453,7 +460,7 @@ class Trainer:
 
     # -- rollout ---------------------------------------------------------------------
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def evaluate(self) -> None:
         """Collect one rollout: ``batch_size`` agent steps plus each agent's bootstrap step."""
         exp, vecenv, device = self.experience, self.vecenv, self.device
@@ -536,53 +543,64 @@ class Trainer:
         returns = advantages + exp.values
         explained = explained_variance(exp.values[learnable], returns[learnable])
 
-        def flat(array: np.ndarray) -> torch.Tensor:
-            return torch.from_numpy(array.reshape(exp.num_agents * width, *array.shape[2:])).to(device)
-
-        actions, old_logprobs, old_values = flat(exp.actions), flat(exp.logprobs), flat(exp.values)
-        advantages_t, returns_t = flat(advantages), flat(returns)
-        weights = flat(learnable.astype(np.float32))
+        # Every per-step learning target in one (steps, 5) table: one gather per epoch, not five
+        # per minibatch (small models are bound by per-op overhead, not arithmetic).
+        targets = np.stack([exp.logprobs, exp.values, advantages, returns, learnable], axis=-1,
+                           dtype=np.float32)
+        targets = torch.from_numpy(targets.reshape(exp.num_agents * width, 5)).to(device)
+        actions = torch.from_numpy(exp.actions.reshape(exp.num_agents * width, *exp.actions.shape[2:]))
+        actions = actions.to(device)
 
         # Minibatches index the flattened (agent, step) grid; the bootstrap column is never sampled.
         H = cfg.bptt_horizon if self.recurrent else 1
         starts = (np.arange(exp.num_agents)[:, None] * width + np.arange(0, horizon, H)[None, :]).reshape(-1)
         per_minibatch = cfg.minibatch_size // H
         num_minibatches = max(1, len(starts) // per_minibatch)
+        rows = per_minibatch * H
+        obs_device = exp.observations.device
 
-        totals = torch.zeros(6, device=device)
-        minibatches = 0
-        stopped_early = False
+        stats: list[torch.Tensor] = []
+        stop = False
         for _epoch in range(cfg.update_epochs):
-            order = self._rng.permutation(len(starts))
-            for i in range(num_minibatches):
-                chosen = starts[order[i * per_minibatch:(i + 1) * per_minibatch]]
-                logits, new_values, index_np = self._forward_segments(chosen, H)
-                index = torch.from_numpy(index_np).to(device)
-                mb_weights = weights[index]
-                denominator = mb_weights.sum().clamp(min=1.0)
-                _, new_logprobs, entropy = sample_logits(logits, actions[index])
-                log_ratio = new_logprobs - old_logprobs[index]
-                ratio = log_ratio.exp()
+            if stop:
+                break
+            order = self._rng.permutation(len(starts))[:num_minibatches * per_minibatch]
+            epoch_starts = starts[order]
+            index = torch.from_numpy(segment_index(epoch_starts, H))
+            batch = targets[index.to(device)].view(num_minibatches, rows, 5)
+            epoch_actions = actions[index.to(device)].view(num_minibatches, rows, *actions.shape[1:])
+            # Loss terms are weighted means over the learnable steps of each minibatch: with the
+            # weights pre-divided by their sum, each is a single dot product.
+            weights = batch[..., 4]
+            weights = weights / weights.sum(dim=1, keepdim=True).clamp(min=1.0)
+            epoch_advantages = batch[..., 2]
+            if cfg.norm_adv:
+                mean = (epoch_advantages * weights).sum(dim=1, keepdim=True)
+                centered = epoch_advantages - mean
+                std = (centered.square() * weights).sum(dim=1, keepdim=True).sqrt()
+                epoch_advantages = centered / (std + 1e-8)
 
-                mb_advantages = advantages_t[index]
-                if cfg.norm_adv:
-                    mean = (mb_advantages * mb_weights).sum() / denominator
-                    std = (((mb_advantages - mean) ** 2 * mb_weights).sum() / denominator).sqrt()
-                    mb_advantages = (mb_advantages - mean) / (std + 1e-8)
-                policy_loss = torch.max(-mb_advantages * ratio,
-                                        -mb_advantages * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef))
-                policy_loss = (policy_loss * mb_weights).sum() / denominator
+            for i in range(num_minibatches):
+                observations = exp.observations.view(-1, *exp.observations.shape[2:])
+                observations = observations[index[i * rows:(i + 1) * rows].to(obs_device)]
+                logits, new_values = self._segment_outputs(
+                    observations.to(device, non_blocking=True),
+                    epoch_starts[i * per_minibatch:(i + 1) * per_minibatch], H)
+                w, mb_advantages = weights[i], epoch_advantages[i]
+                old_logprobs, old_values, mb_returns = batch[i, :, 0], batch[i, :, 1], batch[i, :, 3]
+                _, new_logprobs, entropy = sample_logits(logits, epoch_actions[i])
+                log_ratio = new_logprobs - old_logprobs
+                ratio = log_ratio.exp()
+                clipped_ratio = ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)
+                policy_loss = -torch.dot(torch.min(mb_advantages * ratio, mb_advantages * clipped_ratio), w)
 
                 new_values = new_values.view(-1)
-                mb_returns = returns_t[index]
-                value_loss = (new_values - mb_returns) ** 2
+                value_loss = (new_values - mb_returns).square()
                 if cfg.clip_vloss:
-                    mb_old_values = old_values[index]
-                    change = (new_values - mb_old_values).clamp(-cfg.vf_clip_coef, cfg.vf_clip_coef)
-                    clipped = mb_old_values + change
-                    value_loss = torch.max(value_loss, (clipped - mb_returns) ** 2)
-                value_loss = 0.5 * (value_loss * mb_weights).sum() / denominator
-                entropy_mean = (entropy * mb_weights).sum() / denominator
+                    change = (new_values - old_values).clamp(-cfg.vf_clip_coef, cfg.vf_clip_coef)
+                    value_loss = torch.max(value_loss, (old_values + change - mb_returns).square())
+                value_loss = 0.5 * torch.dot(value_loss, w)
+                entropy_mean = torch.dot(entropy, w)
                 loss = policy_loss - cfg.ent_coef * entropy_mean + cfg.vf_coef * value_loss
 
                 self.optimizer.zero_grad(set_to_none=True)
@@ -591,23 +609,19 @@ class Trainer:
                 self.optimizer.step()
 
                 with torch.no_grad():
-                    approx_kl = (((ratio - 1) - log_ratio) * mb_weights).sum() / denominator
-                    clipped_ratio = ((ratio - 1).abs() > cfg.clip_coef).float()
-                    clip_fraction = (clipped_ratio * mb_weights).sum() / denominator
-                    totals += torch.stack([policy_loss.detach(), value_loss.detach(), entropy_mean.detach(),
-                                           approx_kl, clip_fraction, loss.detach()])
-                minibatches += 1
+                    approx_kl = torch.dot((ratio - 1) - log_ratio, w)
+                    clip_fraction = torch.dot(((ratio - 1).abs() > cfg.clip_coef).float(), w)
+                    stats.append(torch.stack([policy_loss, value_loss, entropy_mean, approx_kl, clip_fraction,
+                                              loss]))
                 if cfg.target_kl and approx_kl.item() > cfg.target_kl:
-                    stopped_early = True
+                    stop = True
                     break
-            if stopped_early:
-                break
 
-        means = (totals / minibatches).tolist()
+        means = torch.stack(stats).mean(dim=0).tolist()
         self.losses = {
             "policy_loss": means[0], "value_loss": means[1], "entropy": means[2], "approx_kl": means[3],
             "clipfrac": means[4], "loss": means[5], "explained_variance": explained,
-            "learning_rate": self.optimizer.param_groups[0]["lr"], "minibatches": float(minibatches),
+            "learning_rate": self.optimizer.param_groups[0]["lr"], "minibatches": float(len(stats)),
         }
         exp.carry_over()
         self.update += 1
@@ -631,26 +645,33 @@ class Trainer:
     def _forward_segments(self, starts: np.ndarray, length: int) -> tuple[Any, torch.Tensor, np.ndarray]:
         """Policy outputs for the ``length``-step segments of the rollout grid beginning at ``starts``.
 
-        ``starts`` index the flattened ``(agent, step)`` grid. Recurrent policies replay each
-        segment from the LSTM state recorded during the rollout. Returns ``(logits, values,
+        ``starts`` index the flattened ``(agent, step)`` grid. Returns ``(logits, values,
         flat indices)`` in segment-major order.
         """
         exp = self.experience
-        index = (starts[:, None] + np.arange(length)[None, :]).reshape(-1)
+        index = segment_index(starts, length)
         observations = exp.observations.view(-1, *exp.observations.shape[2:])
-        observations = observations[torch.from_numpy(index).to(observations.device)].to(self.device,
-                                                                                         non_blocking=True)
+        observations = observations[torch.from_numpy(index).to(observations.device)]
+        observations = observations.to(self.device, non_blocking=True)
+        logits, values = self._segment_outputs(observations, starts, length)
+        return logits, values, index
+
+    def _segment_outputs(self, observations: torch.Tensor, starts: np.ndarray, length: int
+                         ) -> tuple[Any, torch.Tensor]:
+        """Policy outputs for the observations of the segments beginning at ``starts``.
+
+        Recurrent policies replay each segment from the LSTM state recorded during the rollout.
+        """
         if not self.recurrent:
-            logits, values = self.forward(observations)
-            return logits, values, index
-        width = self.horizon + 1
+            return self.forward(observations)
+        exp, width = self.experience, self.horizon + 1
         agents = torch.from_numpy(starts // width).to(self.device)
         slots = torch.from_numpy((starts % width) // length).to(self.device)
         state = exp.lstm_states[:, :, agents, slots]
+        index = segment_index(starts, length)
         episode_starts = torch.from_numpy(exp.episode_starts.reshape(-1)[index]).to(self.device)
-        logits, values = self._replay(observations.view(len(starts), length, *observations.shape[1:]),
-                                      (state[0], state[1]), episode_starts.view(len(starts), length))
-        return logits, values, index
+        return self._replay(observations.view(len(starts), length, *observations.shape[1:]),
+                            (state[0], state[1]), episode_starts.view(len(starts), length))
 
     def _replay(self, observations: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor],
                 episode_starts: torch.Tensor) -> tuple[Any, torch.Tensor]:

@@ -2,24 +2,81 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import torch
+from torch import nn
+
 import pufferlib.models
+from pufferlib.exceptions import APIUsageError
+from pufferlib.pytorch import layer_init
+
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
 
-class Policy(pufferlib.models.Default):
-    """The default MLP policy: one hidden layer of ``hidden_size`` units.
+class Policy(nn.Module):
+    """Separate actor and critic MLPs of ``num_layers`` layers of ``hidden_size`` units.
 
-    ``Default`` gives a categorical head for CartPole and a Gaussian head for Pendulum
-    and MountainCarContinuous.
+    Low-dimensional control tasks learn in markedly fewer samples when the value function
+    does not share features with the policy (the critic's large early gradients otherwise
+    disturb the actor). ``encode_observations`` returns the actor's features as ``hidden``
+    and the critic's as ``lookup``, so ``Recurrent`` puts its LSTM on the actor path only.
+    Heads come from ``pufferlib.models.ActionHead``: categorical logits for CartPole, a
+    Gaussian for Pendulum and MountainCarContinuous.
+
+    Speed (a batch here costs microseconds of arithmetic and far more in per-op overhead):
+    the two paths' first layers are one ``(obs, 2 * hidden_size)`` matmul whose halves are
+    initialised independently, so the networks stay separate; its weight is stored
+    ``(in, out)`` because the weight gradient ``x.T @ grad`` is several times faster in
+    that layout than ``nn.Linear``'s ``grad.T @ x`` when the input is this narrow.
     """
 
-    def __init__(self, env: Any, hidden_size: int = 64):
-        super().__init__(env, hidden_size=hidden_size)
+    def __init__(self, env: Any, hidden_size: int = 64, num_layers: int = 1, activation: str = "relu"):
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise APIUsageError(
+                f"policy.activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}."
+            )
+        if num_layers < 1:
+            raise APIUsageError(f"policy.num_layers must be at least 1, got {num_layers}.")
+        self.hidden_size = hidden_size
+        input_size = math.prod(env.single_observation_space.shape)
+        self.input_weight = nn.Parameter(torch.empty(input_size, 2 * hidden_size))
+        self.input_bias = nn.Parameter(torch.zeros(2 * hidden_size))
+        with torch.no_grad():
+            for block in self.input_weight.split(hidden_size, dim=1):
+                nn.init.orthogonal_(block, math.sqrt(2))
+        self.input_activation = ACTIVATIONS[activation]()
+        self.actor_encoder = _mlp(hidden_size, num_layers - 1, activation)
+        self.critic_encoder = _mlp(hidden_size, num_layers - 1, activation)
+        self.actor = pufferlib.models.ActionHead(hidden_size, env.single_action_space)
+        self.value_head = layer_init(nn.Linear(hidden_size, 1), std=1.0)
+        self.is_continuous = self.actor.is_continuous
+
+    def forward(self, observations: torch.Tensor) -> tuple[Any, torch.Tensor]:
+        hidden, lookup = self.encode_observations(observations)
+        return self.decode_actions(hidden, lookup)
+
+    def encode_observations(self, observations: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = observations.reshape(observations.shape[0], -1).float()
+        hidden = self.input_activation(torch.addmm(self.input_bias, features, self.input_weight))
+        actor, critic = hidden.split(self.hidden_size, dim=1)
+        return self.actor_encoder(actor), self.critic_encoder(critic)
+
+    def decode_actions(self, hidden: torch.Tensor, lookup: torch.Tensor) -> tuple[Any, torch.Tensor]:
+        return self.actor(hidden), self.value_head(lookup)
+
+
+def _mlp(hidden_size: int, num_layers: int, activation: str) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for _ in range(num_layers):
+        layers += [layer_init(nn.Linear(hidden_size, hidden_size)), ACTIVATIONS[activation]()]
+    return nn.Sequential(*layers)
 
 
 class Recurrent(pufferlib.models.LSTMWrapper):
-    """An LSTM over ``Policy``'s encoding (not needed: these envs are fully observed)."""
+    """An LSTM on ``Policy``'s actor path (not needed: these envs are fully observed)."""
 
     def __init__(self, env: Any, policy: Any, input_size: int = 64, hidden_size: int = 64,
                  num_layers: int = 1):
