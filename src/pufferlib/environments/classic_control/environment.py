@@ -37,6 +37,8 @@ def _env_id(name: str) -> str:
 
 def make_env(name: str = "cartpole", render_mode: str | None = None, **kwargs: Any) -> GymnasiumPufferEnv:
     """Build one classic-control env; extra kwargs go to ``gymnasium.make`` (e.g. ``max_episode_steps``)."""
+    # Gymnasium's own envs need no passive checker; skipping it removes a wrapper from every step.
+    kwargs.setdefault("disable_env_checker", True)
     env = gymnasium.make(_env_id(name), render_mode=render_mode, **kwargs)
     return GymnasiumPufferEnv(env=EpisodeStats(env))
 
