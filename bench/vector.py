@@ -200,7 +200,8 @@ def sb3_runner(kind: str, creator: Callable, num_envs: int) -> Runner:
 
 
 def candidates(num_envs: int, cores: int) -> dict[str, dict]:
-    """pufferlib configurations: Serial, synchronous Multiprocessing, async pools."""
+    """pufferlib configurations: Serial, synchronous Multiprocessing, async pools (two workers
+    per core in batches of half the envs, with and without zero copy; one batch per core)."""
     configs = {
         "puffer-serial": dict(backend="serial"),
         "puffer-mp-sync": dict(backend="multiprocessing", num_workers=min(cores, num_envs)),
@@ -209,6 +210,11 @@ def candidates(num_envs: int, cores: int) -> dict[str, dict]:
         half = num_envs // 2
         configs["puffer-mp-pool"] = dict(backend="multiprocessing", num_workers=2 * cores, batch_size=half)
         configs["puffer-mp-pool-copy"] = dict(configs["puffer-mp-pool"], zero_copy=False)
+        if num_envs % cores == 0:
+            # One batch per core (what autotune tries first): each worker's envs are one
+            # batch, stepped while the parent handles the other workers' batches.
+            configs["puffer-mp-pool-core"] = dict(backend="multiprocessing", num_workers=cores,
+                                                  batch_size=num_envs // cores)
     elif num_envs >= 2:
         configs["puffer-mp-pool"] = dict(backend="multiprocessing", num_workers=num_envs,
                                          batch_size=num_envs // 2)

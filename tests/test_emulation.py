@@ -785,6 +785,62 @@ def test_check_flag_validates_every_observation():
         checked.step(0)
 
 
+@pytest.mark.parametrize("use_buf", [False, True], ids=["standalone", "shared-buffer"])
+@pytest.mark.parametrize("check", [False, True])
+def test_actions_are_validated_on_the_very_first_step_only_unless_check(check, use_buf, monkeypatch):
+    env = GymnasiumPufferEnv(RecordingEnv(length=2), check=check)
+    if use_buf:
+        env.buf = make_buffer(env.single_observation_space)
+    validated = []
+    original = env._actions.check
+    monkeypatch.setattr(env._actions, "check", lambda action: (validated.append(action), original(action)))
+    for _ in range(3):  # short episodes: checks must not come back after every reset
+        env.reset()
+        while not env.done:
+            env.step(1)
+    assert len(validated) == (6 if check else 1)
+
+
+class OddResults(RecordingEnv):
+    """Rewards and flags of types a fast scalar write might refuse; numpy casts them."""
+
+    def __init__(self, results: list):
+        super().__init__(length=len(results))
+        self.results = results
+
+    def step(self, action):
+        obs, *_ = super().step(action)
+        reward, terminal, truncated = self.results[self.tick - 1]
+        return obs, reward, terminal, truncated, {}
+
+
+def test_buffer_gets_rewards_and_flags_of_any_numeric_type():
+    results = [(1e300, np.bool_(False), 0), ("2.5", np.array(False), None), (np.float16(1.25), 0, False),
+               (np.int64(7), False, np.False_), (-0.5, np.True_, np.array(False))]
+    env = GymnasiumPufferEnv(OddResults(results))
+    env.buf = make_buffer(env.single_observation_space)
+    env.reset()
+    for reward, terminal, truncated in results:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # 1e300 overflows float32, as in numpy
+            env.step(0)
+            assert env.buf.rewards[0] == np.float32(float(reward))
+        assert env.buf.terminals[0] == bool(terminal) and env.buf.truncations[0] == bool(truncated)
+    assert env.done
+
+
+def test_a_buffer_injected_mid_episode_receives_the_next_step():
+    env = GymnasiumPufferEnv(RecordingEnv(length=10))
+    first = env.buf = make_buffer(env.single_observation_space)
+    env.reset()
+    env.step(0)
+    env.step(0)
+    second = env.buf = make_buffer(env.single_observation_space)
+    obs, *_ = env.step(0)
+    assert second.observations[0].tolist() == [3.0, 3.0] and second.rewards[0] == 1.0
+    assert first.observations[0].tolist() == [2.0, 2.0] and obs.tolist() == [3.0, 3.0]
+
+
 @pytest.mark.parametrize("action", [3, -1, 1.0, "a", [0, 1], None])
 def test_bad_discrete_action_shows_the_value_and_the_space(action):
     env = GymnasiumPufferEnv(RecordingEnv())

@@ -385,6 +385,8 @@ def test_call_order_errors(backend) -> None:
     ("discrete", np.zeros(2, np.float32), "got dtype float32"),
     ("discrete", np.array([0, 4]), "values out of range"),
     ("discrete", np.array([-1, 0]), "values out of range"),
+    ("discrete", np.array([0, 200], np.uint8), "values out of range"),
+    ("discrete", np.array([[1], [7]], np.int16), "values out of range"),  # a column
     ("discrete", [[0], [1]], None),  # a column of actions, as a list: accepted
     ("multidiscrete", np.zeros((2, 2), np.int64), r"expected shape \(2, 3\)"),
     ("multidiscrete", np.array([[2, 1, 3], [0, 2, 0]]), "values out of range"),

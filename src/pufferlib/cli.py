@@ -765,11 +765,22 @@ def _command_autotune(config: dict[str, Any], args: argparse.Namespace, binding:
     import pufferlib.vector
 
     creator = binding.env_creator(config["env_name"])
-    kwargs = {"batch_size": getattr(args, "batch_size", int(config["vec"].get("num_envs", 1)))}
+    env_kwargs = dict(config["env"])
+    batch_size = getattr(args, "batch_size", None)
+    if batch_size is None:
+        # autotune's batch_size counts agents: vec.num_envs envs carry num_envs times the
+        # agents of one env (several for multi-agent and native vectorized envs).
+        env = creator(**env_kwargs)
+        try:
+            agents_per_env = int(getattr(env, "num_agents", 1))
+        finally:
+            env.close()
+        batch_size = int(config["vec"].get("num_envs", 1)) * agents_per_env
+    kwargs = {"batch_size": batch_size}
     for option in ("max_envs", "time_per_test", "model_forward_s", "max_env_ram_gb"):
         if hasattr(args, option):
             kwargs[option] = getattr(args, option)
-    best = pufferlib.vector.autotune(creator, env_kwargs=dict(config["env"]), **kwargs)
+    best = pufferlib.vector.autotune(creator, env_kwargs=env_kwargs, **kwargs)
     if best:
         flags = []
         for key, value in dict(best).items():

@@ -620,16 +620,18 @@ class GymnasiumPufferEnv(gymnasium.Env):
         self.num_agents = 1
         self.buf: Namespace | None = None
         self.done = False
-        self._bound: Namespace | None = None
-        self._writer: ObservationWriter | None = None
         self._accepts_seed = _accepts_seed(self.env.reset)
         self._next_seed: int | None = None
         self._nativize = None if self._actions._kind == "box" else self._actions.nativize
+        # A Python int is already the native action of an offset-free Discrete space: the
+        # vector backends pass exactly that, so their step skips the conversion call.
+        self._int_actions_native = self._actions._kind == "discrete" and self._actions._offset == 0
         self._reset_checked = False
         self._step_checked = False
-        # True while step() must take the slow path: before reset, after done, on the
+        # True while step() must take the careful path: before reset, after done, on the
         # first step (its action and observation are validated) and always with check=True.
         self._slow_step = True
+        self._unbind()
 
     @property
     def render_mode(self) -> str | None:
@@ -639,26 +641,72 @@ class GymnasiumPufferEnv(gymnasium.Env):
     def metadata(self) -> dict:
         return getattr(self.env, "metadata", {"render_modes": []})
 
+    def __getstate__(self) -> dict:
+        # Memoryviews do not pickle; __setstate__ rebuilds them with the rest of the binding.
+        state = self.__dict__.copy()
+        state["_scalar_slots"] = None
+        return state
+
     def __setstate__(self, state: dict) -> None:
         # Pickling copies the buffers, so the writer's views no longer alias them: rebind.
         self.__dict__.update(state)
         if self._bound is not None:
-            self._bound = None
+            self._unbind()
             self._bind_buffers()
 
     def seed(self, seed: int | None) -> None:
         """Seed the inner env at the next ``reset`` that is not given a seed itself."""
         self._next_seed = seed
 
+    def _unbind(self) -> None:
+        self._bound: Namespace | None = None  # the arrays results go into: buf or private ones
+        self._bound_buf: Namespace | None = None  # the buf they belong to (None: private)
+        self._obs_row: np.ndarray | None = None
+        self._box_row: np.ndarray | None = None  # Box observations copied into buf: their row
+        self._writer: ObservationWriter | None = None
+        self._scalar_slots: tuple | None = None
+
     def _bind_buffers(self) -> None:
         """Adopt ``self.buf`` (or private buffers) as the arrays results are written into."""
-        if self._bound is not None and self._bound is self.buf:
+        buf = self.buf
+        if self._bound is not None and self._bound_buf is buf:
             return
-        self._bound = self.buf if self.buf is not None else make_buffer(self.single_observation_space)
+        self._unbind()
+        self._bound = buf if buf is not None else make_buffer(self.single_observation_space)
+        self._bound_buf = buf
         self._obs_row = self._bound.observations[0]
         if self.is_obs_emulated:
             self._writer = ObservationWriter(self.emulated.observation_space, self.obs_dtype,
                                              self._obs_row)
+        elif buf is not None:
+            self._box_row = self._obs_row
+        if buf is not None:
+            # Writing a Python scalar through a memoryview costs a third of a numpy item
+            # assignment, and the reward and both flags are written on every step.
+            try:
+                self._scalar_slots = (memoryview(buf.rewards), memoryview(buf.terminals),
+                                      memoryview(buf.truncations), memoryview(buf.masks))
+            except (TypeError, ValueError, BufferError):
+                self._scalar_slots = None
+
+    def _write_results(self, reward: Any, terminal: Any, truncated: Any, mask: bool = True) -> None:
+        """The scalar results of one step (or reset) into ``buf``, if one is bound."""
+        slots = self._scalar_slots
+        if slots is not None:
+            try:
+                slots[0][0] = reward
+                slots[1][0] = terminal
+                slots[2][0] = truncated
+                slots[3][0] = mask
+                return
+            except (TypeError, ValueError, OverflowError):
+                pass  # numpy casts what the memoryview's struct format refuses
+        buf = self.buf
+        if buf is not None:
+            buf.rewards[0] = reward
+            buf.terminals[0] = terminal
+            buf.truncations[0] = truncated
+            buf.masks[0] = mask
 
     def _emit_observation(self, native_obs: Any, check: bool) -> Any:
         """Validate if asked, write the observation, and return what the caller sees."""
@@ -667,13 +715,13 @@ class GymnasiumPufferEnv(gymnasium.Env):
         if self._writer is not None:
             self._writer.write(native_obs)
             return self._obs_row if self.buf is not None else self._obs_row.copy()
-        if self.buf is not None:
+        if self._box_row is not None:
             self._write_box(native_obs)
         return native_obs
 
     def _write_box(self, native_obs: Any) -> None:
         try:
-            self._obs_row[...] = native_obs
+            self._box_row[...] = native_obs
         except (TypeError, ValueError) as e:
             _check_native_observation(self.emulated.observation_space, native_obs)
             raise APIUsageError(f"Observation {native_obs!r} could not be written: {e}") from e
@@ -687,50 +735,69 @@ class GymnasiumPufferEnv(gymnasium.Env):
         native_obs, info = _reset_inner(self.env, seed, options, self._accepts_seed)
         obs = self._emit_observation(native_obs, self.check or not self._reset_checked)
         self._reset_checked = True
-        bound = self._bound
-        bound.rewards[0] = 0.0
-        bound.terminals[0] = False
-        bound.truncations[0] = False
-        bound.masks[0] = True
+        self._write_results(0.0, False, False)
         self.done = False
         self._slow_step = self.check or not self._step_checked
         return obs, info
 
-    def _check_step(self, action: Any) -> None:
-        if self._bound is None:
-            raise APIUsageError("step() called before reset()")
-        if self.done:
-            raise APIUsageError("step() called after environment is done")
-        self._actions.check(action)
-
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
-        slow = self._slow_step
-        if slow:
-            self._check_step(action)
-        nativize = self._nativize
-        result = self.env.step(action if nativize is None else nativize(action))
-        if slow:
-            _check_step_result(self.env, result)
-        native_obs, reward, terminal, truncated, info = result
-        if slow:
-            obs = self._emit_observation(native_obs, check=True)
-            self._step_checked = True
-            self._slow_step = self.check
+        # The fast path: after the first checked step, without check=True, with the
+        # buffers bound at reset. Everything else goes through _careful_step.
+        if self._slow_step or self.buf is not self._bound_buf:
+            return self._careful_step(action)
+        if type(action) is not int or not self._int_actions_native:
+            nativize = self._nativize
+            if nativize is not None:
+                action = nativize(action)
+        native_obs, reward, terminal, truncated, info = self.env.step(action)
+        row = self._box_row
+        if row is not None:
+            try:
+                row[...] = native_obs
+            except (TypeError, ValueError):
+                self._write_box(native_obs)  # raises the helpful error
+            obs = native_obs
         elif self._writer is not None:
             self._writer.write(native_obs)
             obs = self._obs_row if self.buf is not None else self._obs_row.copy()
         else:
             obs = native_obs
-            if self.buf is not None:
-                self._write_box(native_obs)
-        buf = self.buf
-        if buf is not None:
-            buf.rewards[0] = reward
-            buf.terminals[0] = terminal
-            buf.truncations[0] = truncated
+        slots = self._scalar_slots
+        if slots is not None:
+            try:
+                slots[0][0] = reward
+                slots[1][0] = terminal
+                slots[2][0] = truncated
+            except (TypeError, ValueError, OverflowError):
+                self._write_results(reward, terminal, truncated)
         if terminal or truncated:
             self.done = True
             self._slow_step = True
+        return obs, reward, terminal, truncated, info
+
+    def _careful_step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
+        """``step`` with the call-order checks, and the action, result and observation
+        validated on the first step (every step with ``check=True``)."""
+        if self._bound is None:
+            raise APIUsageError("step() called before reset()")
+        if self.done:
+            raise APIUsageError("step() called after environment is done")
+        self._bind_buffers()  # a buf injected since reset
+        check = self.check or not self._step_checked
+        if check:
+            self._actions.check(action)
+        nativize = self._nativize
+        result = self.env.step(action if nativize is None else nativize(action))
+        if check:
+            _check_step_result(self.env, result)
+        native_obs, reward, terminal, truncated, info = result
+        obs = self._emit_observation(native_obs, check)
+        self._step_checked = True
+        if self.buf is not None:
+            self._write_results(reward, terminal, truncated)
+        if terminal or truncated:
+            self.done = True
+        self._slow_step = self.check or self.done
         return obs, reward, terminal, truncated, info
 
     def render(self) -> Any:

@@ -9,7 +9,7 @@ else, from action validation to which workers form the next batch, lives here on
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 import gymnasium
 import numpy as np
@@ -107,8 +107,9 @@ class VecEnv:
         self._buffers = buffers
         self._agent_ids = np.arange(self.num_agents, dtype=np.int64)
         self._infos: list[list[dict]] = [[] for _ in range(pool.num_workers)]
-        self._in_flight = np.zeros(pool.num_workers, dtype=bool)
-        self._returned = np.zeros(pool.num_workers, dtype=bool)
+        # Per worker; Python lists because numpy costs more per item on these few workers.
+        self._in_flight = [False] * pool.num_workers
+        self._returned = [False] * pool.num_workers
         self._batch: Sequence[int] = ()
         self._setup_action_checks()
 
@@ -143,9 +144,11 @@ class VecEnv:
         space = self.single_action_space
         self._action_shape = (self.agents_per_batch, *space.shape)
         self._integer_actions = isinstance(space, spaces.Discrete + spaces.MultiDiscrete)
+        self._discrete_bounds: tuple[int, int] | None = None
         if isinstance(space, spaces.Discrete):
             self._action_start = int(space.start)
             self._action_span = int(space.n) - 1
+            self._discrete_bounds = (self._action_start, self._action_start + self._action_span)
         elif isinstance(space, spaces.MultiDiscrete):
             start = np.asarray(space.start)
             self._action_start = int(start.flat[0]) if (start == start.flat[0]).all() else start
@@ -179,16 +182,17 @@ class VecEnv:
         self._check_usable("async_reset")
         seeds = check_seeds(seed, self.num_envs)
         try:
-            if self._in_flight.any():
-                self._wait(list(np.flatnonzero(self._in_flight)), int(self._in_flight.sum()))
+            pending = [w for w, flying in enumerate(self._in_flight) if flying]
+            if pending:
+                self._wait(pending, len(pending))
             for infos in self._infos:
                 infos.clear()
             self._launch(range(self.num_workers), seeds)
         except BaseException:
             self._state = _BROKEN
             raise
-        self._in_flight[:] = True
-        self._returned[:] = False
+        self._in_flight[:] = [True] * self.num_workers
+        self._returned[:] = [False] * self.num_workers
         if self._blocks is not None:
             self._next_block = 0
         self._state = _SENT
@@ -211,8 +215,9 @@ class VecEnv:
         except BaseException:
             self._state = _BROKEN
             raise
+        in_flight = self._in_flight
         for w in workers:
-            self._in_flight[w] = True
+            in_flight[w] = True
         self._state = _SENT
 
     def recv(self) -> Batch:
@@ -228,7 +233,9 @@ class VecEnv:
                 self._next_block = (k + 1) % len(self._blocks)
                 self._batch_block = k
                 outputs = self._block_views[k][0]
-                self._in_flight[workers.start:workers.stop] = False
+                in_flight = self._in_flight
+                for w in workers:
+                    in_flight[w] = False
             else:
                 workers = self._choose_ready()
                 outputs = self._gather(workers)
@@ -236,10 +243,11 @@ class VecEnv:
             self._state = _BROKEN
             raise
         infos: list[dict] = []
+        worker_infos = self._infos
         for w in workers:
-            if self._infos[w]:
-                infos.extend(self._infos[w])
-                self._infos[w] = []
+            if worker_infos[w]:
+                infos.extend(worker_infos[w])
+                worker_infos[w] = []
         self._batch = workers
         self._state = _RECEIVED
         obs, rewards, terminals, truncations, env_ids, masks = outputs
@@ -296,45 +304,58 @@ class VecEnv:
         )
 
     def _validated_actions(self, actions: Any) -> np.ndarray:
+        """``actions`` as an array of the joint action space, or ``APIUsageError``."""
+        array = actions if type(actions) is np.ndarray else self._as_array(actions)
+        if array.shape == self._action_shape:
+            kind = array.dtype.kind
+            bounds = self._discrete_bounds
+            if bounds is not None:
+                # argmin/argmax cost a fraction of a ufunc reduction on small batches.
+                if (kind in "iu" and bounds[0] <= array.item(array.argmin())
+                        and array.item(array.argmax()) <= bounds[1]):
+                    return array
+            elif self._integer_actions:
+                if kind in "iu" and self._actions_in_range(array):
+                    return array
+            elif kind in "iuf":
+                return array
+        elif self._integer_actions and array.shape == (*self._action_shape, 1):
+            return self._validated_actions(array.reshape(self._action_shape))
+        self._raise_invalid_actions(array)
+
+    @staticmethod
+    def _as_array(actions: Any) -> np.ndarray:
         try:
-            array = actions if type(actions) is np.ndarray else np.asarray(actions)
+            return np.asarray(actions)
         except Exception as e:
             raise APIUsageError(
                 f"Actions must be a numpy array (move tensors to the CPU first), got {type(actions)}: {e}"
             ) from e
-        problem = None
+
+    def _raise_invalid_actions(self, array: np.ndarray) -> NoReturn:
         if array.shape != self._action_shape:
-            if self._integer_actions and array.shape == (*self._action_shape, 1):
-                array = array.reshape(self._action_shape)
-            else:
-                problem = f"shape {array.shape}"
-        if problem is None and self._integer_actions:
-            if array.dtype.kind not in "iu":
-                problem = f"dtype {array.dtype}"
-            elif not self._actions_in_range(array):
-                problem = f"values out of range: {array}"
-        elif problem is None and array.dtype.kind not in "iuf":
+            problem = f"shape {array.shape}"
+        elif self._integer_actions and array.dtype.kind in "iu":
+            problem = f"values out of range: {array}"
+        else:
             problem = f"dtype {array.dtype}"
-        if problem is not None:
-            if self._integer_actions:
-                low, high = self._action_start, self._action_start + self._action_span
-                kind = f"an integer dtype, values in [{low}, {high}]"
-            else:
-                kind = "a numeric dtype"
-            raise APIUsageError(
-                f"Actions do not fit the joint action space {self.action_space}: expected shape "
-                f"{self._action_shape} (agents_per_batch={self.agents_per_batch}, "
-                f"{self.single_action_space} per agent) and {kind}; got {problem}."
-            )
-        return array
+        if self._integer_actions:
+            low, high = self._action_start, self._action_start + self._action_span
+            kind = f"an integer dtype, values in [{low}, {high}]"
+        else:
+            kind = "a numeric dtype"
+        raise APIUsageError(
+            f"Actions do not fit the joint action space {self.action_space}: expected shape "
+            f"{self._action_shape} (agents_per_batch={self.agents_per_batch}, "
+            f"{self.single_action_space} per agent) and {kind}; got {problem}."
+        )
 
     def _actions_in_range(self, array: np.ndarray) -> bool:
+        """MultiDiscrete actions within their per-column bounds."""
         # Offsets from the space's start, viewed as unsigned: negative ones become huge, so a
-        # single comparison against the span checks both bounds (this runs every step).
+        # single comparison against the span checks both bounds.
         offsets = array - self._action_start if self._action_offset else array
         unsigned = offsets.view(_UNSIGNED[offsets.dtype.itemsize])
-        if isinstance(self._action_span, int):
-            return bool(np.maximum.reduce(unsigned, axis=None) <= self._action_span)
         return not np.greater(unsigned, self._action_span).any()
 
     def _choose_ready(self) -> list[int]:
@@ -345,7 +366,7 @@ class VecEnv:
         while need:
             eligible = [w for w in range(self.num_workers) if self._in_flight[w] and not self._returned[w]]
             if not eligible:
-                self._returned[:] = False
+                self._returned[:] = [False] * self.num_workers
                 continue
             got = self._wait(eligible, min(need, len(eligible)))
             for w in got:
@@ -353,8 +374,8 @@ class VecEnv:
                 self._in_flight[w] = False
             chosen.extend(got)
             need -= len(got)
-        if self._returned.all():
-            self._returned[:] = False
+        if all(self._returned):
+            self._returned[:] = [False] * self.num_workers
         return chosen
 
     def _gather(self, workers: list[int]) -> tuple:

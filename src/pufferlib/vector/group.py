@@ -77,12 +77,11 @@ class EnvGroup:
 
     def __init__(self, envs: list, buffers: Buffers, first_row: int = 0):
         self.envs = envs
-        self._actions = buffers.actions
         self._slots: list[tuple[Any, Any, Callable[[list, dict], None]]] = []
-        row = first_row
+        row = 0  # rows are counted from first_row: actions are read from this group's rows only
         for env in envs:
             agents = int(env.num_agents)
-            env.buf = buffers.rows(row, row + agents)
+            env.buf = buffers.rows(first_row + row, first_row + row + agents)
             if isinstance(env, GymnasiumPufferEnv):
                 self._slots.append((env, row, list.append))
             elif isinstance(env, PettingZooPufferEnv):
@@ -90,6 +89,11 @@ class EnvGroup:
             else:
                 self._slots.append((env, slice(row, row + agents), list.extend))
             row += agents
+        self._actions = buffers.actions[first_row:first_row + row]
+        # Scalar integer actions of single-agent envs: one tolist() per step hands every env
+        # its action as a Python int, much cheaper than indexing a numpy scalar per env.
+        self._actions_as_ints = (self._actions.ndim == 1 and self._actions.dtype.kind in "iu"
+                                 and all(isinstance(env, GymnasiumPufferEnv) for env in envs))
 
     def reset(self, seeds: Sequence[int | None]) -> list[dict]:
         infos: list[dict] = []
@@ -101,6 +105,15 @@ class EnvGroup:
 
     def step(self) -> list[dict]:
         infos: list[dict] = []
+        if self._actions_as_ints:
+            for env, action in zip(self.envs, self._actions.tolist()):
+                if env.done:
+                    info = env.reset()[1]
+                else:
+                    info = env.step(action)[4]
+                if info:
+                    infos.append(info)
+            return infos
         actions = self._actions
         for env, row, collect in self._slots:
             if env.done:

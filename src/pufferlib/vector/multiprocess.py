@@ -151,7 +151,7 @@ def _worker_main(index: int, creators: Sequence[Callable], args: Sequence, kwarg
                 while not go.acquire(True, WORKER_POLL_S):
                     if not _alive(parent_pid, spawner_pid):
                         return
-            command = commands[index]
+            command = commands.item(index)  # a Python int: cheaper to compare than numpy's
             if command == CLOSE:
                 return
             try:
@@ -270,7 +270,7 @@ class Multiprocessing(VecEnv):
         self._finalizer = weakref.finalize(self, workers.shutdown)
         try:
             self._setup(driver, pool, buffers)
-            self._ready = np.zeros(pool.num_workers, dtype=bool)
+            self._ready = [False] * pool.num_workers
             self._wake_debt = 0
             self._go, self._done, self._wake = workers.go, workers.done, workers.wake
             self._commands, self._messages = buffers.commands, buffers.messages
@@ -312,16 +312,17 @@ class Multiprocessing(VecEnv):
     def _wait(self, candidates: Sequence[int], count: int) -> list[int]:
         if count < len(candidates):
             return self._wait_any(list(candidates), count)
-        ready = self._ready
+        ready, done_semaphores, messages = self._ready, self._done, self._messages
         for w in candidates:
             if ready[w]:
                 ready[w] = False
                 continue
-            done = self._done[w]
+            done = done_semaphores[w]
             if not _spin_acquire(done, PARENT_SPIN_S):
                 while not done.acquire(True, PARENT_POLL_S):
                     self._check_alive()
-            self._collect(w)
+            if messages.item(w) != NO_MESSAGE:
+                self._collect(w)
         return list(candidates)
 
     def _shutdown(self) -> None:
@@ -365,7 +366,7 @@ class Multiprocessing(VecEnv):
 
     def _collect(self, w: int) -> None:
         """Worker ``w`` posted ``done``: pick up its infos, or raise its error."""
-        message = self._messages[w]
+        message = self._messages.item(w)
         if message == NO_MESSAGE:
             return
         try:

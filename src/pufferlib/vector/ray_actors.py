@@ -102,7 +102,7 @@ class Ray(VecEnv):
             self._shutdown()
             raise
         self._futures: list = [None] * pool.num_workers
-        self._ready = np.zeros(pool.num_workers, dtype=bool)
+        self._ready = [False] * pool.num_workers
 
     def _launch(self, workers: Sequence[int], seeds: list[int | None] | None) -> None:
         per_worker, per_agent = self.envs_per_worker, self.agents_per_worker
