@@ -355,7 +355,7 @@ def build_parser(command: str, config: Mapping[str, Any] | None = None,
                             help="stop after N steps (default: 10000)")
     elif command == "autotune":
         parser.add_argument("--batch-size", type=_parse_int, metavar="N",
-                            help="agents per batch (default: vec.num_envs)")
+                            help="fewest agents per batch (default: vec.num_envs x agents per env)")
         parser.add_argument("--max-envs", type=_parse_int, metavar="N",
                             help="largest num_envs tried (default: 1024)")
         parser.add_argument("--time-per-test", type=float, metavar="S",
