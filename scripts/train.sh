@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh train
-.venv/bin/puffer train --env squared --data-dir experiments --progress plain "$@"
+.venv/bin/puffer train --env squared --data-dir experiments --progress plain --progress-interval 0.1 "$@"
 .venv/bin/puffer eval --env squared --data-dir experiments --episodes 3

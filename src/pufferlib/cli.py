@@ -340,6 +340,8 @@ def build_parser(command: str, config: Mapping[str, Any] | None = None,
         parser.add_argument("--wandb-project", metavar="NAME", help="wandb project (default: pufferlib)")
         parser.add_argument("--progress", choices=["auto", "rich", "plain", "none"],
                             help="dashboard: rich panel, plain lines, or auto (rich on a terminal)")
+        parser.add_argument("--progress-interval", type=float, default=5.0, metavar="SECONDS",
+                            help="seconds between plain progress lines (default: 5)")
     elif command == "eval":
         parser.add_argument("--checkpoint", metavar="PATH",
                             help="model.pt, checkpoint.pt or experiment folder (default: newest for "
@@ -496,8 +498,8 @@ def _apply_saved(config: dict[str, Any], folder: Path, explicit: Mapping[str, An
 
 
 def run_training(config: Mapping[str, Any], binding: ModuleType, exp_id: str, resume: Path | None = None,
-                 loggers: Sequence[Any] = (), progress: str = "auto", save: bool = True,
-                 callback: Callable[[Any], Any] | None = None) -> Any:
+                 loggers: Sequence[Any] = (), progress: str = "auto", progress_interval: float = 5.0,
+                 save: bool = True, callback: Callable[[Any], Any] | None = None) -> Any:
     """Train with ``config``; returns the closed ``Trainer`` (the core of ``puffer train`` and sweeps).
 
     ``callback(trainer)`` runs after every update; returning False stops training.
@@ -525,7 +527,8 @@ def run_training(config: Mapping[str, Any], binding: ModuleType, exp_id: str, re
     dashboard = None
     if progress != "none":
         live = {"rich": True, "plain": False}.get(progress)
-        dashboard = Dashboard(config["name"], exp_id, train_cfg.total_timesteps, live=live)
+        dashboard = Dashboard(config["name"], exp_id, train_cfg.total_timesteps, live=live,
+                              interval=progress_interval)
     def after_update(t: Any) -> Any:
         if dashboard is not None:
             dashboard.update(t.metrics())
@@ -576,7 +579,8 @@ def _command_train(config: dict[str, Any], args: argparse.Namespace, binding: Mo
     if getattr(args, "wandb", False):
         loggers.append(WandbLogger(getattr(args, "wandb_project", "pufferlib"), exp_id, config, exp_dir))
     metrics = run_training(config, binding, exp_id, resume=resume, loggers=loggers,
-                           progress=getattr(args, "progress", "auto")).metrics()
+                           progress=getattr(args, "progress", "auto"),
+                           progress_interval=getattr(args, "progress_interval", 5.0)).metrics()
     summary = {k.removeprefix("environment/"): round(v, 4) for k, v in metrics.items()
                if k.startswith("environment/")}
     print(f"Trained {config['name']} for {int(metrics['global_step']):,} steps in {metrics['elapsed']:.1f}s "
