@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +13,12 @@ import pytest
 import catalogue
 import pufferlib.vector
 import vector_envs
+from pufferlib.environments import classic_control
 from pufferlib.exceptions import APIUsageError
 from pufferlib.vector import Ray, WorkerError
+from pufferlib.vector.buffers import Buffers, BufferSpec
+from pufferlib.vector.group import env_signature
+from pufferlib.vector.ray_actors import RESULT_FIELDS, RayWorker, result_span
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 
@@ -31,6 +36,7 @@ def cluster():
 @pytest.mark.parametrize("env_name, kwargs", [
     ("single:nested-nested", dict(num_workers=2, batch_size=2, zero_copy=False)),
     ("multi:nested-nested", dict(num_workers=2)),
+    ("single:nested-box", dict(num_workers=2, batch_size=2, zero_copy=True)),  # float actions, packed
 ])
 def test_matches_manual_stepping(cluster, env_name: str, kwargs: dict) -> None:
     from test_vector import CATALOGUE, assert_matches_manual
@@ -39,6 +45,32 @@ def test_matches_manual_stepping(cluster, env_name: str, kwargs: dict) -> None:
     with pufferlib.vector.make(creator, backend="ray", num_envs=4, **kwargs) as vecenv:
         assert isinstance(vecenv, Ray)
         assert_matches_manual(vecenv, creator)
+
+
+def test_worker_packs_results_into_one_buffer() -> None:
+    """Each step call moves one bytes object each way; infos are None unless an env reported one."""
+    creator = classic_control.env_creator("cartpole")  # infos only where an episode ends
+    driver = creator()
+    spec = BufferSpec.for_env(driver, 3, 1)
+    worker = RayWorker(spec)
+    worker.start([creator] * 3, [()] * 3, [{}] * 3, 0, env_signature(driver))
+    results, _ = worker.reset([1, 2, 3])
+    staged = Buffers(spec)
+    start, stop = result_span(spec)
+    packed = staged.observations.base  # the block behind every view
+    assert isinstance(results, bytes) and len(results) == stop - start
+    infos_seen = []
+    for _ in range(40):
+        results, infos = worker.step(np.ones(3, np.int64).tobytes())
+        assert infos is None or (isinstance(infos, list) and infos)
+        infos_seen.append(infos)
+        np.frombuffer(packed, np.uint8)[start:stop] = np.frombuffer(results, np.uint8)
+        for name in RESULT_FIELDS:
+            np.testing.assert_array_equal(getattr(staged, name), getattr(worker.buffers, name))
+    np.testing.assert_array_equal(worker.buffers.actions, [1, 1, 1])
+    assert any(infos is None for infos in infos_seen) and any(infos for infos in infos_seen)
+    worker.close()
+    driver.close()
 
 
 @pytest.mark.timeout(180)
@@ -71,7 +103,11 @@ def test_dead_actor_and_bad_envs_raise(cluster) -> None:
     vecenv = Ray(vector_envs.counting, num_envs=2, num_workers=2)
     vecenv.reset()
     ray.kill(vecenv._actors[1])
+    # ray.kill is asynchronous: a step may still complete before the actor dies, but the
+    # death must surface as an error soon after, never as a hang.
+    deadline = time.monotonic() + 30
     with pytest.raises(WorkerError, match="Ray worker 1"):
-        vecenv.step(np.zeros(2, np.int64))
+        while time.monotonic() < deadline:
+            vecenv.step(np.zeros(2, np.int64))
     vecenv.close()
     assert os.environ.get("RAY_ADDRESS") is None or ray.is_initialized()

@@ -17,13 +17,24 @@ from pufferlib.vector.group import EnvGroup, create_env, create_envs, env_signat
 from pufferlib.vector.multiprocess import WorkerError
 
 ACTOR_START_TIMEOUT_S = 300.0
+# The per-agent arrays an actor sends back: a contiguous span of its buffers' layout.
+RESULT_FIELDS = ("observations", "rewards", "terminals", "truncations", "masks")
 
 
 class RayWorker:
-    """An actor's envs, stepping into the actor's own buffers; results go back as copies."""
+    """An actor's envs, stepping into the actor's own buffers.
+
+    Per-call overhead dominates Ray stepping, so each call moves one ``bytes`` object each
+    way: the actions in, and out the contiguous span of the buffers from ``observations``
+    to ``masks`` (``result_span``), with the info dicts, or ``None`` when there are none.
+    """
 
     def __init__(self, spec: BufferSpec):
-        self.buffers = Buffers(spec)
+        memory = np.zeros(spec.nbytes, dtype=np.uint8)
+        self.buffers = Buffers(spec, memory)
+        start, stop = result_span(spec)
+        self._results = memory[start:stop]
+        self._actions = self.buffers.actions.reshape(-1).view(np.uint8)  # a view: the block is contiguous
         self.group: EnvGroup | None = None
 
     def start(self, creators: Sequence[Callable], args: Sequence, kwargs: Sequence, first_env: int,
@@ -31,20 +42,27 @@ class RayWorker:
         """Build the envs (a method, not ``__init__``, so that errors keep their type)."""
         self.group = EnvGroup(create_envs(creators, args, kwargs, first_env, reference), self.buffers, 0)
 
-    def reset(self, seeds: list[int | None]) -> tuple:
-        return self._results(self.group.reset(seeds))
+    def reset(self, seeds: list[int | None]) -> tuple[bytes, list[dict] | None]:
+        infos = self.group.reset(seeds)
+        return self._results.tobytes(), infos or None
 
-    def step(self, actions: np.ndarray) -> tuple:
-        self.buffers.actions[...] = actions
-        return self._results(self.group.step())
-
-    def _results(self, infos: list[dict]) -> tuple:
-        b = self.buffers
-        return b.observations, b.rewards, b.terminals, b.truncations, b.masks, infos
+    def step(self, actions: bytes) -> tuple[bytes, list[dict] | None]:
+        self._actions[:] = np.frombuffer(actions, dtype=np.uint8)
+        infos = self.group.step()
+        return self._results.tobytes(), infos or None
 
     def close(self) -> None:
         if self.group is not None:
             self.group.close()
+
+
+def result_span(spec: BufferSpec) -> tuple[int, int]:
+    """Byte range of ``spec``'s layout from ``observations`` through ``masks``."""
+    layout, _ = spec.layout()
+    fields = {name: (offset, int(np.prod(shape, dtype=np.int64)) * dtype.itemsize)
+              for name, shape, dtype, offset in layout}
+    masks_offset, masks_size = fields["masks"]
+    return fields["observations"][0], masks_offset + masks_size
 
 
 def _connect(ray: Any) -> None:
@@ -86,6 +104,8 @@ class Ray(VecEnv):
         self._setup(driver, pool, Buffers(spec))
         per_worker = pool.envs_per_worker
         worker_spec = BufferSpec.for_env(driver, per_worker, 1)
+        # Task events feed Ray's dashboard and state API at a cost on every step call.
+        ray.method(enable_task_events=False)(RayWorker.step)
         actor_class = ray.remote(num_cpus=min(1.0, cpus / pool.num_workers))(RayWorker)
         reference = env_signature(driver)
         try:
@@ -103,17 +123,42 @@ class Ray(VecEnv):
             raise
         self._futures: list = [None] * pool.num_workers
         self._ready = [False] * pool.num_workers
+        self._steps = [actor.step for actor in self._actors]
+        per_agent = self.agents_per_worker
+        rows = [slice(w * per_agent, (w + 1) * per_agent) for w in range(pool.num_workers)]
+        b = self._buffers
+        self._worker_actions = [b.actions[r] for r in rows]
+        # Each worker's packed results land in a staging copy of its actor's layout, whose
+        # views are then copied into the worker's rows of the batch buffers.
+        start, stop = result_span(worker_spec)
+        self._staging: list[np.ndarray] = []
+        self._copies: list[list[tuple[np.ndarray, np.ndarray]]] = []
+        for r in rows:
+            memory = np.zeros(worker_spec.nbytes, dtype=np.uint8)
+            staged = Buffers(worker_spec, memory)
+            self._staging.append(memory[start:stop])
+            self._copies.append([(getattr(b, name)[r], getattr(staged, name)) for name in RESULT_FIELDS])
 
     def _launch(self, workers: Sequence[int], seeds: list[int | None] | None) -> None:
-        per_worker, per_agent = self.envs_per_worker, self.agents_per_worker
+        if seeds is None:
+            steps, actions, futures = self._steps, self._worker_actions, self._futures
+            for w in workers:
+                futures[w] = steps[w].remote(actions[w].tobytes())
+            return
+        per_worker = self.envs_per_worker
         for w in workers:
-            actor = self._actors[w]
-            if seeds is None:
-                self._futures[w] = actor.step.remote(self._buffers.actions[w * per_agent:(w + 1) * per_agent])
-            else:
-                self._futures[w] = actor.reset.remote(seeds[w * per_worker:(w + 1) * per_worker])
+            self._futures[w] = self._actors[w].reset.remote(seeds[w * per_worker:(w + 1) * per_worker])
 
     def _wait(self, candidates: Sequence[int], count: int) -> list[int]:
+        if count == len(candidates):
+            # All of them are needed anyway: get each in turn, skipping ray.wait's cost.
+            futures, ready = self._futures, self._ready
+            for w in candidates:
+                if ready[w]:
+                    ready[w] = False
+                else:
+                    self._collect(w, futures[w])
+            return list(candidates)
         ready = [w for w in candidates if self._ready[w]]
         pending = {self._futures[w]: w for w in candidates if not self._ready[w]}
         while len(ready) < count:
@@ -123,21 +168,17 @@ class Ray(VecEnv):
                 self._collect(w, ref)
                 ready.append(w)
                 self._ready[w] = True
-        chosen = list(candidates) if count == len(candidates) else ready[:count]
+        chosen = ready[:count]
         for w in chosen:
             self._ready[w] = False
         return chosen
 
     def _collect(self, w: int, ref: Any) -> None:
-        obs, rewards, terminals, truncations, masks, infos = self._get(w, ref)
-        rows = slice(w * self.agents_per_worker, (w + 1) * self.agents_per_worker)
-        b = self._buffers
-        b.observations[rows] = obs
-        b.rewards[rows] = rewards
-        b.terminals[rows] = terminals
-        b.truncations[rows] = truncations
-        b.masks[rows] = masks
-        if infos:
+        results, infos = self._get(w, ref)
+        self._staging[w][:] = np.frombuffer(results, dtype=np.uint8)
+        for rows, staged in self._copies[w]:
+            rows[...] = staged
+        if infos is not None:
             self._infos[w] = infos
 
     def _get(self, w: int, ref: Any, timeout: float | None = None) -> Any:
