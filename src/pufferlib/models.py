@@ -242,6 +242,21 @@ class LSTMWrapper(nn.Module):
         return logits, value, state
 
 
+class PolicySizedLSTM(LSTMWrapper):
+    """``LSTMWrapper`` sized to the policy it wraps.
+
+    By default the LSTM reads the policy's ``hidden_size`` encoder features and hands
+    its heads ``output_size`` features (``hidden_size`` when the policy has no
+    ``output_size``), so a binding's ``Recurrent`` needs no sizes of its own.
+    """
+
+    def __init__(self, env: Any, policy: nn.Module, input_size: int | None = None,
+                 hidden_size: int | None = None, num_layers: int = 1):
+        input_size = input_size or policy.hidden_size
+        hidden_size = hidden_size or getattr(policy, "output_size", policy.hidden_size)
+        super().__init__(env, policy, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
+
+
 def conv_flat_size(shape: tuple[int, int, int], downsample: int = 1) -> int:
     """``Convolutional``'s ``flat_size`` for ``(C, H, W)`` observations: the conv stack's output size."""
     _, height, width = shape

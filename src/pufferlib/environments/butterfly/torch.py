@@ -38,11 +38,5 @@ class Policy(nn.Module):
         return self.net.decode_actions(hidden, lookup)
 
 
-class Recurrent(pufferlib.models.LSTMWrapper):
+class Recurrent(pufferlib.models.PolicySizedLSTM):
     """An LSTM between ``Policy``'s encoder and heads."""
-
-    def __init__(self, env: Any, policy: nn.Module, input_size: int | None = None,
-                 hidden_size: int | None = None, num_layers: int = 1):
-        input_size = input_size or policy.hidden_size
-        hidden_size = hidden_size or policy.hidden_size
-        super().__init__(env, policy, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)

@@ -106,12 +106,5 @@ class Policy(nn.Module):
         return self.actor(hidden), self.value_head(hidden)
 
 
-class Recurrent(pufferlib.models.LSTMWrapper):
+class Recurrent(pufferlib.models.PolicySizedLSTM):
     """An LSTM between ``Policy``'s encoder and heads (NetHack is partially observed)."""
-
-    def __init__(self, env: Any, policy: nn.Module, input_size: int | None = None,
-                 hidden_size: int | None = None, num_layers: int = 1):
-        # Defaults follow the policy: its encoder output feeds the LSTM, whose output feeds its heads.
-        input_size = input_size or policy.hidden_size
-        hidden_size = hidden_size or policy.hidden_size
-        super().__init__(env, policy, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from torch import nn
-
 import pufferlib.models
 
 
@@ -21,11 +19,5 @@ class Policy(pufferlib.models.Default):
         super().__init__(env, hidden_size=hidden_size)
 
 
-class Recurrent(pufferlib.models.LSTMWrapper):
+class Recurrent(pufferlib.models.PolicySizedLSTM):
     """An LSTM between ``Policy``'s encoder and heads."""
-
-    def __init__(self, env: Any, policy: nn.Module, input_size: int | None = None,
-                 hidden_size: int | None = None, num_layers: int = 1):
-        input_size = input_size or policy.hidden_size
-        hidden_size = hidden_size or policy.hidden_size
-        super().__init__(env, policy, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from torch import nn
-
 import pufferlib.models
 from pufferlib.models import conv_flat_size
 
@@ -19,11 +17,5 @@ class Policy(pufferlib.models.Convolutional):
                          hidden_size=hidden_size, output_size=output_size or hidden_size)
 
 
-class Recurrent(pufferlib.models.LSTMWrapper):
+class Recurrent(pufferlib.models.PolicySizedLSTM):
     """An LSTM between the CNN and the heads (the screen alone does not show the whole state)."""
-
-    def __init__(self, env: Any, policy: nn.Module, input_size: int | None = None,
-                 hidden_size: int | None = None, num_layers: int = 1):
-        input_size = input_size or policy.hidden_size
-        hidden_size = hidden_size or policy.output_size
-        super().__init__(env, policy, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
