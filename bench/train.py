@@ -25,8 +25,16 @@ per second over that time. The summary gives medians over seeds and the ratios
 peer / pufferlib per backend, for both peers. A short micro-benchmark of the advantage
 computation comes first (``--no-gae`` skips it).
 
+``--ranks`` instead measures multi-process training (``pufferlib.distributed``): agent steps
+per second of the cartpole configuration trained for ``--rank-steps`` steps by 1 rank and by
+2 ranks under real ``torchrun`` (gloo), beside the machine's measured parallel limit for the
+same work: two independent 1-rank runs at once, whose summed SPS over one run's SPS is the
+most any 2-rank run could reach here. ``efficiency`` is the 2-rank speedup over that limit;
+medians over ``--rank-rounds`` rounds, run in a rotated order.
+
 Prints JSON lines. Usage:
     python bench/train.py [--seeds 1,2,3] [--quick] [--no-ray] [--no-sb3] [--no-rlzoo] [--no-gae]
+    python bench/train.py --ranks [--rank-steps 50000] [--rank-rounds 3]
 """
 
 from __future__ import annotations
@@ -102,19 +110,18 @@ def bench_gae() -> None:
 
 
 def run_pufferlib(backend: str, seed: int, threads: int) -> dict:
-    from pufferlib import cli
+    from pufferlib import experiment
     from pufferlib.trainer import Trainer, seed_everything
 
-    config = cli.load_config("cartpole")
+    config = experiment.load_config("cartpole")
     config["train"].update(seed=seed, data_dir="/tmp/pufferlib-bench", torch_threads=threads)
-    train_cfg = cli.train_config(config)
+    train_cfg = experiment.train_config(config)
     torch.set_num_threads(threads)
-    binding = cli.load_binding(config["package"])
 
     setup_start = time.perf_counter()
     seed_everything(seed)
-    vecenv = cli.make_vecenv(config, binding, vec_overrides={"backend": backend})
-    policy = cli.make_policy(config, binding, vecenv.driver_env)
+    vecenv = experiment.make_vecenv(config, vec_overrides={"backend": backend})
+    policy = experiment.make_policy(config, vecenv.driver_env)
     trainer = Trainer(vecenv, policy, train_cfg, exp_id=f"bench-{backend}-{seed}")
     setup = time.perf_counter() - setup_start
 
@@ -223,6 +230,94 @@ def summarize(results: dict[str, list[dict]], backends: list[str], seeds: list[i
     return summary
 
 
+# ---------------------------------------------------------------------------------------
+# Multi-process training: 1 rank, 2 ranks, and the parallel limit
+
+
+def rank_worker(out: str, steps: int, threads: int, independent: bool) -> None:
+    """One rank under torchrun training cartpole for ``steps`` steps of all ranks.
+
+    ``independent``: the ranks only start together (a barrier), then leave the process group
+    and each trains alone, writing ``OUT.<rank>``: the parallel limit's runs.
+    """
+    from pufferlib import distributed, experiment
+    from pufferlib.trainer import Trainer, seed_everything
+
+    context = distributed.init_from_env()
+    if independent:
+        distributed.barrier()
+        distributed.destroy()
+        out = f"{out}.{context.rank}"
+    try:
+        config = experiment.load_config("cartpole")
+        config["train"].update(seed=1, data_dir="/tmp/pufferlib-bench", torch_threads=threads,
+                               total_timesteps=steps)
+        torch.set_num_threads(threads)
+        seed_everything(1)
+        vecenv = experiment.make_vecenv(config, vec_overrides={"backend": "serial"})
+        trainer = Trainer(vecenv, experiment.make_policy(config, vecenv.driver_env),
+                          experiment.train_config(config), exp_id=f"bench-ranks-{os.getpid()}")
+        start = time.perf_counter()
+        trainer.run()
+        elapsed = time.perf_counter() - start
+        trainer.close(save=False)
+        if independent or distributed.is_main_process():
+            with open(out, "w") as f:
+                json.dump({"ranks": distributed.world_size(), "steps": trainer.global_step,
+                           "elapsed_s": elapsed, "sps": trainer.global_step / elapsed}, f)
+    finally:
+        distributed.destroy()
+
+
+def bench_ranks(steps: int, threads: int, rounds: int) -> None:
+    import subprocess
+    import sys
+    import tempfile
+
+    torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
+    me = os.path.abspath(__file__)
+    worker = ["--rank-steps", str(steps), "--threads", str(threads), "--rank-worker"]
+    with tempfile.TemporaryDirectory() as tmp:
+        def result(name: str) -> dict:
+            with open(os.path.join(tmp, name)) as f:
+                return json.load(f)
+
+        def launch(name: str, ranks: int, independent: bool = False) -> subprocess.Popen:
+            # Every run goes through torchrun (same launcher, threads and start-up); independent
+            # ranks only start together and then train alone.
+            command = [torchrun, "--standalone", "--nproc-per-node", str(ranks), me, *worker,
+                       os.path.join(tmp, name), *(["--rank-independent"] if independent else [])]
+            return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+        def wait(*processes: subprocess.Popen) -> None:
+            for p in processes:
+                _, err = p.communicate()
+                if p.returncode:
+                    raise RuntimeError(f"benchmark run failed:\n{err[-2000:]}")
+
+        runs = {
+            "sps_1_rank": lambda: wait(launch("one.json", 1)) or result("one.json")["sps"],
+            # The parallel limit: two independent 1-rank runs at once, their SPS summed.
+            "sps_2_independent": lambda: wait(launch("pair.json", 2, independent=True)) or (
+                result("pair.json.0")["sps"] + result("pair.json.1")["sps"]),
+            "sps_2_ranks": lambda: wait(launch("two.json", 2)) or result("two.json")["sps"],
+        }
+        measured: dict[str, list[float]] = {name: [] for name in runs}
+        names = list(runs)
+        for r in range(rounds):  # a rotated order each round, so that load drifts hit all alike
+            for name in names[r % 3:] + names[:r % 3]:
+                measured[name].append(runs[name]())
+    sps = {name: statistics.median(values) for name, values in measured.items()}
+    limit = sps["sps_2_independent"] / sps["sps_1_rank"]
+    speedup = sps["sps_2_ranks"] / sps["sps_1_rank"]
+    emit({"bench": "ranks", "env": "cartpole", "backend": "serial", "steps": steps, "rounds": rounds,
+          "torch_threads": threads, "cpus": os.cpu_count(), **{k: round(v) for k, v in sps.items()},
+          "speedup_2_ranks": round(speedup, 2), "parallel_limit": round(limit, 2),
+          "efficiency": round(speedup / limit, 2),
+          "per_round": {k: [round(v) for v in values] for k, values in measured.items()},
+          "load_avg": load_average()})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", default="1,2,3", help="comma-separated seeds (default: 1,2,3)")
@@ -235,7 +330,19 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1,
                         help="torch intra-op threads for every contender (default 1, as the cartpole "
                              "config ships; on a busy 2-core machine more threads slow both sides)")
+    parser.add_argument("--ranks", action="store_true",
+                        help="only compare 1 and 2 torchrun ranks (and the parallel limit)")
+    parser.add_argument("--rank-steps", type=int, default=50_000, help="steps per --ranks run")
+    parser.add_argument("--rank-rounds", type=int, default=3, help="--ranks rounds (medians are reported)")
+    parser.add_argument("--rank-worker", metavar="OUT", help=argparse.SUPPRESS)
+    parser.add_argument("--rank-independent", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.rank_worker:
+        rank_worker(args.rank_worker, args.rank_steps, args.threads, args.rank_independent)
+        return
+    if args.ranks:
+        bench_ranks(args.rank_steps, args.threads, args.rank_rounds)
+        return
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.quick:
         seeds, args.no_rlzoo, args.no_gae = seeds[:1], True, True

@@ -140,3 +140,59 @@ def test_recurrent_policy_interface():
     _, next_logprob, _, _, next_state = policy(obs, state, action)
     assert next_logprob.shape == (3,)
     assert not torch.equal(next_state[0], state[0])  # the state moved on
+
+
+# ------------------------------------------------------------------------------------
+# Issue 9: a given action of any shape with the batch's element count (1.0 trainers store
+# (B, T) actions and score them against (B * T, ...) logits)
+
+
+def test_discrete_action_of_shape_b_t_against_flat_logits():
+    logits = torch.randn(6, 5)
+    action = torch.randint(0, 5, (2, 3))
+    got, logprob, entropy = sample_logits(logits, action)
+    flat_got, flat_logprob, flat_entropy = sample_logits(logits, action.reshape(6))
+    assert got.shape == (6,) and torch.equal(got, action.reshape(6))
+    assert torch.equal(logprob, flat_logprob) and torch.equal(entropy, flat_entropy)
+    _, trailing, _ = sample_logits(logits, action.reshape(6, 1))  # (B*T, 1), as buffers store them
+    assert torch.equal(trailing, flat_logprob)
+
+
+def test_multidiscrete_action_of_shape_b_t_k_against_flat_logits():
+    for sizes in ([3, 3], [2, 5, 4]):
+        logits = [torch.randn(6, n) for n in sizes]
+        action = torch.stack([torch.randint(0, n, (2, 3)) for n in sizes], dim=-1)  # (B, T, k)
+        _, logprob, _ = sample_logits(logits, action)
+        _, flat_logprob, _ = sample_logits(logits, action.reshape(6, len(sizes)))
+        assert logprob.shape == (6,) and torch.equal(logprob, flat_logprob)
+
+
+def test_continuous_action_of_shape_b_t_d_against_flat_normal():
+    dist = Normal(torch.randn(6, 2), torch.rand(6, 2) + 0.5)
+    action = torch.randn(2, 3, 2)
+    _, logprob, _ = sample_logits(dist, action)
+    assert torch.allclose(logprob, dist.log_prob(action.reshape(6, 2)).sum(-1))
+
+
+def test_action_with_the_wrong_element_count_is_a_clear_error():
+    from pufferlib.exceptions import APIUsageError
+
+    with pytest.raises(APIUsageError, match=r"shape \(2, 4\) \(8 elements\).*\(6,\)"):
+        sample_logits(torch.randn(6, 5), torch.zeros(2, 4, dtype=torch.long))
+    with pytest.raises(APIUsageError, match="2 logits tensors"):
+        sample_logits([torch.randn(6, 3), torch.randn(6, 3)], torch.zeros(6, dtype=torch.long))
+
+
+def test_policies_score_b_t_actions_like_flat_ones():
+    env = cartpole()
+    obs = torch.as_tensor(np.stack([env.reset(seed=i)[0] for i in range(6)]))
+    policy = Policy(models.Default(env, hidden_size=16))
+    action, logprob, _, _ = policy.get_action_and_value(obs)
+    _, again, _, _ = policy.get_action_and_value(obs, action.reshape(2, 3))
+    assert torch.allclose(again, logprob)
+    lstm = models.LSTMWrapper(env, models.Default(env, hidden_size=16), input_size=16, hidden_size=16)
+    recurrent = RecurrentPolicy(lstm)
+    sequence = obs.reshape(2, 3, -1)  # (B, T, *obs_shape): outputs are (B * T, ...)
+    action, logprob, _, _, _ = recurrent.get_action_and_value(sequence)
+    _, again, _, _, _ = recurrent.get_action_and_value(sequence, None, action.reshape(2, 3))
+    assert again.shape == (6,) and torch.allclose(again, logprob)

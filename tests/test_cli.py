@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from pufferlib import cli
+from pufferlib import cli, experiment
 from pufferlib.trainer import TrainConfig
 
 
@@ -36,16 +37,16 @@ def run_main(capsys, *args: str) -> tuple[int, str, str]:
 
 
 def test_every_shipped_config_resolves_to_valid_options():
-    for name in cli.env_names():
-        config = cli.load_config(name)
-        binding = cli.load_binding(config["package"])
-        options = cli.section_options(config, binding)
-        assert set(options) == set(cli.SECTIONS)
+    for name in experiment.env_names():
+        config = experiment.load_config(name)
+        options = experiment.section_options(config)
+        assert set(options) == set(experiment.SECTIONS)
         TrainConfig(**config["train"])
 
 
 def test_aliases_share_one_configuration():
-    assert cli.load_config("CartPole-v1")["name"] == cli.load_config("cartpole")["name"] == "cartpole"
+    alias, name = experiment.load_config("CartPole-v1"), experiment.load_config("cartpole")
+    assert alias["name"] == name["name"] == "cartpole"
 
 
 def test_help_lists_the_environment_and_policy_signatures(capsys):
@@ -64,7 +65,7 @@ def test_top_level_help_lists_commands_and_environments(capsys):
 
 
 def test_overrides_reach_the_config():
-    command, config, _, _ = cli.parse_command([
+    command, config, _ = cli.parse_command([
         "train", "--env", "squared", "--train.learning-rate", "3e-4", "--train.no-anneal-lr",
         "--env.distance-to-target", "4", "--vec", "multiprocessing", "--train.total_timesteps", "1e4",
         "--policy.recurrent",
@@ -85,9 +86,9 @@ def test_overrides_reach_the_config():
     (["train", "--env", "squared", "--env.bogus", "3"], "unrecognized arguments"),
     (["train", "--env", "squared", "--train.learning-rate", "fast"], "invalid"),
     (["train", "--env", "squared", "--vec", "threads"], "invalid choice"),
-    (["train"], "--env NAME is required"),
+    (["train"], "--env ENV is required"),
     (["fly", "--env", "squared"], "unknown command"),
-    (["train", "--env", "nosuchpackage:thing"], "No environment binding"),
+    (["train", "--env", "nosuchpackage:thing"], "no binding named 'nosuchpackage'"),
 ])
 def test_bad_command_lines_fail_with_a_message(capsys, args, message):
     code, _, err = run_main(capsys, *args)
@@ -123,7 +124,8 @@ def test_train_then_eval_squared(tmp_path):
     result = puffer("eval", "--env", "squared", "--data-dir", data, "--episodes", "4")
     assert result.returncode == 0, result.stderr
     assert f"Loaded {folder}" in result.stdout
-    assert "\x1b[" in result.stdout  # the ANSI frames of an episode
+    assert "\x1b[" not in result.stdout  # a pipe gets the frames as plain text
+    assert "█" in result.stdout
     assert "squared: 4 episodes" in result.stdout and "score" in result.stdout
 
     gif = tmp_path / "episode.gif"
@@ -227,3 +229,175 @@ def test_tensorboard_and_offline_wandb_record_the_run(tmp_path):
     assert any("policy_loss" in tag for tag in events.Tags()["scalars"])
     offline_runs = list((tmp_path / "run" / "wandb").glob("offline-run-*"))
     assert len(offline_runs) == 1 and any(offline_runs[0].glob("*.wandb"))
+
+
+# ---------------------------------------------------------------------------------------
+# Every failure: non-zero exit, one or two lines on stderr, never a traceback
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """A trained squared experiment, and broken or foreign checkpoints next to it."""
+    root = tmp_path_factory.mktemp("runs")
+    config = experiment.load_config("squared")
+    config["train"].update(total_timesteps=1024, data_dir=str(root / "data"))
+    experiment.run_training(config, "squared-run", progress="none")
+    folder = root / "data" / "squared-run"
+    model = (folder / "model.pt").read_bytes()
+    (root / "empty.pt").write_bytes(b"")
+    (root / "truncated.pt").write_bytes(model[: len(model) // 2])
+    (root / "random.pt").write_bytes(os.urandom(4096))
+    lone = root / "lone"  # squared's weights without their config.json
+    lone.mkdir()
+    (lone / "model.pt").write_bytes(model)
+    (lone / "checkpoint.pt").write_bytes((folder / "checkpoint.pt").read_bytes())
+    (root / "a-file").write_text("not a folder")
+    return root
+
+
+BAD_INVOCATIONS = {
+    "empty checkpoint": ["eval", "--env", "squared", "--checkpoint", "{root}/empty.pt"],
+    "truncated checkpoint": ["eval", "--env", "squared", "--checkpoint", "{root}/truncated.pt"],
+    "random-bytes checkpoint": ["eval", "--env", "squared", "--checkpoint", "{root}/random.pt"],
+    "model.pt to --resume": ["train", "--resume", "{root}/data/squared-run/model.pt"],
+    "empty checkpoint to --resume": ["train", "--env", "squared", "--resume", "{root}/empty.pt"],
+    "another env's run": ["eval", "--env", "bandit", "--checkpoint", "{root}/data/squared-run"],
+    "another env's weights": ["eval", "--env", "bandit", "--checkpoint", "{root}/lone/model.pt"],
+    "resume another env's weights": ["train", "--env", "bandit", "--resume", "{root}/lone"],
+    "cuda without CUDA": ["train", "--env", "squared", "--train.device", "cuda"],
+    "unknown device": ["train", "--env", "squared", "--train.device", "tpu7"],
+    "learning rate inf": ["train", "--env", "squared", "--train.learning-rate", "inf"],
+    "learning rate nan": ["train", "--env", "squared", "--train.learning-rate", "nan"],
+    "negative clip-coef": ["train", "--env", "squared", "--train.clip-coef", "-0.2"],
+    "negative max-grad-norm": ["train", "--env", "squared", "--train.max-grad-norm", "-1"],
+    "negative vf-coef": ["train", "--env", "squared", "--train.vf-coef", "-0.5"],
+    "hidden size 0": ["train", "--env", "squared", "--policy.hidden-size", "0"],
+    "negative hidden size": ["train", "--env", "squared", "--policy.hidden-size", "-8"],
+    "episodes 0": ["eval", "--env", "squared", "--checkpoint", "none", "--episodes", "0"],
+    "negative episodes": ["eval", "--env", "squared", "--checkpoint", "none", "--episodes", "-3"],
+    "sweep with 0 trials": ["sweep", "--env", "bandit", "--sweep.trials", "0"],
+    "data dir is a file": ["train", "--env", "squared", "--data-dir", "{root}/a-file"],
+    "exp id with a separator": ["train", "--env", "squared", "--exp-id", "a/b"],
+    "exp id with ..": ["train", "--env", "squared", "--exp-id", ".."],
+    "exp id escaping": ["train", "--env", "squared", "--exp-id", "../outside"],
+    "unknown env": ["train", "--env", "no-such-env"],
+    "eval without env or checkpoint": ["eval"],
+}
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("case", list(BAD_INVOCATIONS))
+def test_bad_invocations_exit_nonzero_with_a_short_message(runs, case):
+    args = [arg.format(root=runs) for arg in BAD_INVOCATIONS[case]]
+    if "--data-dir" not in args:
+        args += ["--data-dir", str(runs / "scratch")]
+    result = puffer(*args, "--progress", "none") if args[0] == "train" else puffer(*args)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode != 0, result.stdout
+    assert 1 <= len(lines) <= 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (runs / "outside").exists()
+
+
+def test_a_failed_resume_writes_nothing_into_its_folder(runs):
+    lone = runs / "lone"
+    before = {p.name: p.stat().st_mtime_ns for p in lone.iterdir()}
+    result = puffer("train", "--env", "bandit", "--resume", str(lone), "--progress", "none", "--tensorboard")
+    assert result.returncode == 1 and "another policy" in result.stderr or "checkpoint" in result.stderr
+    assert {p.name: p.stat().st_mtime_ns for p in lone.iterdir()} == before
+
+
+def test_positional_env_is_the_same_as_env_flag():
+    _, positional, _ = cli.parse_command(["train", "cartpole", "--train.learning-rate", "0.02"])
+    _, flagged, _ = cli.parse_command(["train", "--env", "cartpole", "--train.learning-rate", "0.02"])
+    assert positional == flagged
+
+
+@pytest.mark.timeout(300)
+def test_autotune_suggests_a_command_that_runs(tmp_path):
+    result = puffer("autotune", "--env", "squared", "--batch-size", "4", "--max-envs", "8",
+                    "--time-per-test", "0.2")
+    assert result.returncode == 0, result.stderr
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("Train with: puffer train")]
+    suggested = line.removeprefix("Train with: puffer ").split()
+    result = puffer(*suggested, "--data-dir", str(tmp_path), "--train.total-timesteps", "1024",
+                    "--progress", "none")
+    assert result.returncode == 0, (line, result.stderr)
+    assert "Trained squared" in result.stdout
+
+
+def test_plain_progress_prints_the_last_line_once_within_the_budget(tmp_path):
+    result = puffer("train", "--env", "squared", "--data-dir", str(tmp_path), "--progress", "plain",
+                    "--train.total-timesteps", "3000", "--progress-interval", "0")
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("[squared] step")]
+    steps = [int(re.search(r"step ([\d,]+)/", line).group(1).replace(",", "")) for line in lines]
+    assert len(lines) == len(set(lines)) and steps == sorted(set(steps))
+    assert steps[-1] == 3000  # the last update passed the budget; the text does not
+
+
+def test_dashboard_at_80_columns_keeps_names_and_separates_fields():
+    import io
+
+    from rich.console import Console
+
+    from pufferlib.dashboard import Dashboard
+
+    metrics = {"global_step": 5000.0, "sps": 12345.0, "elapsed": 3.0, "episodes": 40.0,
+               "losses/policy_loss": -0.01, "losses/explained_variance": 0.5, "losses/approx_kl": 0.001,
+               "environment/episode_return": 1.0, "environment/episode_length": 3.0,
+               "performance/env": 1.0, "performance/forward": 1.0, "performance/learn": 1.0}
+    stream = io.StringIO()
+    dashboard = Dashboard("squared", "squared-20260101-000000-abcd", 10_000, live=False, stream=stream)
+    dashboard._metrics = metrics
+    console = Console(file=stream, width=80, force_terminal=False, color_system=None)
+    dashboard._console = console
+    console.print(dashboard._render())
+    text = stream.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    for name in ("policy_loss", "explained_variance", "approx_kl", "episode_return", "episode_length"):
+        assert name in text, name
+    assert "…" not in text and "..." not in text
+    assert "sps  |  elapsed" in text or "sps  |" in text
+
+
+def test_eval_honours_no_color_on_a_terminal(monkeypatch):
+    master, slave = os.openpty()
+    try:
+        with os.fdopen(slave, "w", closefd=False) as terminal:
+            monkeypatch.delenv("NO_COLOR", raising=False)
+            monkeypatch.setenv("TERM", "xterm")
+            assert cli._colour_allowed(terminal)
+            monkeypatch.setenv("NO_COLOR", "1")
+            assert not cli._colour_allowed(terminal)
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_slow_phases_announce_themselves_on_stderr(tmp_path):
+    result = puffer("train", "--env", "squared", "--data-dir", str(tmp_path), "--train.total-timesteps",
+                    "2048", "--progress", "plain")
+    assert result.returncode == 0, result.stderr
+    assert "[squared] building 32 envs (serial)..." in result.stderr
+    assert "envs ready in" in result.stderr and "collecting the first batch of 1,024 steps" in result.stderr
+    assert "Learning curve:" in result.stdout
+
+
+def test_readme_research_loop_commands_parse(capsys):
+    """Every command of the README's research loop is one the parser accepts."""
+    import shlex
+
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    block = text.split("## Research loop", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    commands = [shlex.split(line.split("  #")[0], comments=True)
+                for line in block.replace("\\\n", " ").splitlines() if line.strip()]
+    assert {words[words.index("puffer") + 1] for words in commands} == {"train", "sweep", "plot", "eval"}
+    for words in commands:
+        words = words[words.index("puffer") + 1:]
+        if "--resume" in words or "--checkpoint" in words or words[0] == "plot":
+            continue  # they need the runs the other commands make
+        command, config, _ = cli.parse_command(words)
+        assert command == words[0] and config["name"] == "squared"
+    assert "docs/research_loop.png" in text
+    assert (Path(__file__).parents[1] / "docs" / "research_loop.png").stat().st_size > 10_000

@@ -1139,3 +1139,183 @@ def test_pettingzoo_aec_env_is_converted():
     env = PettingZooPufferEnv(parallel_to_aec(OneDeathPerStep()))
     obs, _ = env.reset()
     assert obs["a2"].tolist() == [3, 0]
+
+
+# ------------------------------------------------------------------------------------
+# Issue 9: 1.0 behaviour and bad input
+
+
+def test_discrete_and_multidiscrete_action_spaces_are_the_very_same_object():
+    for space in (Discrete(5), MultiDiscrete([3, 4]), MultiDiscrete(np.array([2, 2]), dtype=np.int32)):
+        flat_space, _ = emulate_action_space(space)
+        assert flat_space is space
+    shifted = Discrete(5, start=2)  # the start is removed: a new space, offset added back
+    assert emulate_action_space(shifted)[0] == Discrete(5)
+    assert ActionEmulator(shifted).nativize(0) == 2
+
+
+class PreciseRewards(OneDeathPerStep):
+    """Rewards that float32 cannot hold exactly (0.2 -> 0.20000000298...)."""
+
+    def step(self, actions):
+        obs, rewards, terminals, truncations, infos = super().step(actions)
+        return obs, {a: 0.2 * (i + 1) for i, a in enumerate(rewards)}, terminals, truncations, infos
+
+
+@pytest.mark.parametrize("use_buf", [False, True])
+def test_pettingzoo_step_returns_the_inner_reward_values_unchanged(use_buf):
+    env = PettingZooPufferEnv(PreciseRewards())
+    if use_buf:
+        env.buf = make_buffer(env.single_observation_space, 3)
+    env.reset()
+    _, rewards, _, _, _ = env.step({a: 0 for a in env.agents})
+    assert rewards == {"a0": 0.2, "a1": 0.4, "a2": 0.2 * 3}
+    assert all(type(r) is float for r in rewards.values())
+    _, rewards, _, _, _ = env.step({a: 0 for a in env.agents})
+    assert rewards == {"a0": 0.0, "a1": 0.2, "a2": 0.4}  # a0 died on step 1: padded 0.0
+
+
+class LaterBadObs(OneDeathPerStep):
+    """Observations leave the space from step ``bad_from`` on."""
+
+    bad_from = 1
+
+    def obs(self, agent):
+        if self.tick >= self.bad_from:
+            return np.array([500, 0], np.float32)
+        return super().obs(agent)
+
+
+def test_pettingzoo_checks_the_first_step_observations():
+    env = PettingZooPufferEnv(LaterBadObs())
+    env.reset()  # in the space
+    with pytest.raises(APIUsageError, match=r"Observation of agent 'a0' .*500"):
+        env.step({a: 0 for a in env.agents})
+
+
+def test_pettingzoo_check_flag_validates_every_step_observation():
+    class BadFromTwo(LaterBadObs):
+        bad_from = 2
+
+    unchecked = PettingZooPufferEnv(BadFromTwo())
+    unchecked.reset()
+    unchecked.step({a: 0 for a in unchecked.agents})
+    unchecked.step({a: 0 for a in unchecked.agents})  # in-shape, out of bounds: not rechecked
+    checked = PettingZooPufferEnv(BadFromTwo(), check=True)
+    checked.reset()
+    checked.step({a: 0 for a in checked.agents})
+    with pytest.raises(APIUsageError, match="500"):
+        checked.step({a: 0 for a in checked.agents})
+
+
+@pytest.mark.parametrize("check", [False, True])
+def test_nan_in_a_checked_box_action_is_an_api_usage_error(check):
+    class Continuous(RecordingEnv):
+        def __init__(self):
+            super().__init__(length=10)
+            self.action_space = Box(-1, 1, (2,), np.float32)
+
+    env = GymnasiumPufferEnv(Continuous(), check=check)
+    env.reset()
+    with pytest.raises(APIUsageError, match="NaN"):
+        env.step(np.array([0.5, np.nan], np.float32))
+    env.step(np.array([0.5, 2.0], np.float32))  # out of bounds is fine: envs clip
+    if check:
+        with pytest.raises(APIUsageError, match="NaN"):
+            env.step(np.array([np.nan, 0.0], np.float32))
+    with pytest.raises(APIUsageError, match="NaN"):
+        ActionEmulator(Dict(a=Box(-1, 1, (1,)), b=Box(-1, 1, (2,)))).check(np.array([0, np.nan, 0]))
+
+
+class ShapeDrift(RecordingEnv):
+    """From step 2 on, observations of shape ``shape`` (numpy would broadcast them into (2,))."""
+
+    def __init__(self, shape):
+        super().__init__(length=100)
+        self.bad_shape = shape
+
+    def step(self, action):
+        obs, *rest = super().step(action)
+        return (np.ones(self.bad_shape, np.float32) if self.tick >= 2 else obs), *rest
+
+
+@pytest.mark.parametrize("shape", [(1,), (1, 2), ()])
+@pytest.mark.parametrize("use_buf", [False, True])
+def test_a_wrong_observation_shape_is_an_error_on_every_step_never_broadcast(shape, use_buf):
+    env = GymnasiumPufferEnv(ShapeDrift(shape))
+    if use_buf:
+        env.buf = buf = make_buffer(env.single_observation_space)
+    env.reset()
+    env.step(0)  # the checked first step is fine
+    for _ in range(3):  # every later step, not just a checked one
+        with pytest.raises(APIUsageError, match=rf"shape {re_escape(shape)} is not in the observation"):
+            env.step(0)
+    if use_buf:
+        assert buf.observations[0].tolist() == [1.0, 1.0]  # the last good row, not a broadcast
+
+
+def re_escape(shape: tuple) -> str:
+    import re
+
+    return re.escape(str(shape))
+
+
+def test_a_wrong_leaf_shape_in_a_structured_observation_is_an_error_on_every_step():
+    class Structured(RecordingEnv):
+        def __init__(self):
+            super().__init__(length=100)
+            self.observation_space = Dict(pos=Box(0, 10, (3,), np.float32), id=Discrete(4))
+
+        def reset(self, seed=None, options=None):
+            super().reset(seed=seed)
+            return {"pos": np.zeros(3, np.float32), "id": 1}, {}
+
+        def step(self, action):
+            _, *rest = super().step(action)
+            pos = np.zeros(3 if self.tick < 2 else 1, np.float32)
+            return {"pos": pos, "id": 1}, *rest
+
+    env = GymnasiumPufferEnv(Structured())
+    env.reset()
+    env.step(0)
+    for _ in range(2):
+        with pytest.raises(APIUsageError, match=r"leaf \['pos'\] has shape \(1,\)"):
+            env.step(0)
+
+
+class ImmortalDrift(ParallelEnv):
+    """Two agents that never die; from step 2 on their observations have shape (1,), not (2,)."""
+
+    metadata = {"render_modes": [], "name": "immortal_drift"}
+    possible_agents = ["a0", "a1"]
+
+    def observation_space(self, agent):
+        return Box(0, 100, (2,), np.float32)
+
+    def action_space(self, agent):
+        return Discrete(2)
+
+    def obs(self):
+        shape = (1,) if self.tick >= 2 else (2,)
+        return {a: np.ones(shape, np.float32) for a in self.agents}
+
+    def reset(self, seed=None, options=None):
+        self.tick, self.agents = 0, list(self.possible_agents)
+        return self.obs(), {}
+
+    def step(self, actions):
+        self.tick += 1
+        flags = dict.fromkeys(self.agents, False)
+        return self.obs(), dict.fromkeys(self.agents, 1.0), flags, dict(flags), {}
+
+
+@pytest.mark.parametrize("use_buf", [False, True])
+def test_pettingzoo_wrong_observation_shape_is_an_error_on_every_step(use_buf):
+    env = PettingZooPufferEnv(ImmortalDrift())
+    if use_buf:
+        env.buf = make_buffer(env.single_observation_space, 2)
+    env.reset()
+    env.step({"a0": 0, "a1": 0})
+    for _ in range(3):
+        with pytest.raises(APIUsageError, match=r"agent 'a0' of shape \(1,\)"):
+            env.step({"a0": 0, "a1": 0})

@@ -11,24 +11,24 @@ import numpy as np
 import pytest
 import torch
 
-from pufferlib import cli
+from pufferlib import experiment
+from pufferlib.rollout import play as play_episodes
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 def train(name: str, tmp_path, callback=None, **train_overrides):
-    config = cli.load_config(name)
+    config = experiment.load_config(name)
     config["train"].update(train_overrides, data_dir=str(tmp_path))
-    binding = cli.load_binding(config["package"])
-    trainer = cli.run_training(config, binding, f"{name}-test", progress="none", callback=callback)
-    return trainer, config, binding
+    trainer = experiment.run_training(config, f"{name}-test", progress="none", callback=callback)
+    return trainer, config
 
 
-def play(config, binding, policy, episodes: int) -> dict[str, float]:
+def play(config, policy, episodes: int) -> dict[str, float]:
     """Mean episode statistics of ``policy`` over fresh episodes (unseen seed)."""
-    vecenv = cli.make_vecenv(config, binding)
+    vecenv = experiment.make_vecenv(config)
     try:
-        finished = cli.play(vecenv, policy, episodes, max_steps=100_000, seed=12345)
+        finished = play_episodes(vecenv, policy, episodes, max_steps=100_000, seed=12345)
     finally:
         vecenv.close()
     assert len(finished) >= episodes
@@ -38,49 +38,49 @@ def play(config, binding, policy, episodes: int) -> dict[str, float]:
 
 @pytest.mark.parametrize("name, budget", [("squared", 30_000), ("squared_native", 60_000)])
 def test_squared(tmp_path, name, budget):
-    trainer, config, binding = train(name, tmp_path)
+    trainer, config = train(name, tmp_path)
     assert trainer.global_step <= budget + 4096
     assert trainer.stats["score"] >= 0.9
-    assert play(config, binding, trainer.policy, 64)["score"] >= 0.9
+    assert play(config, trainer.policy, 64)["score"] >= 0.9
 
 
 def test_bandit_picks_the_winning_arm(tmp_path):
-    trainer, config, binding = train("bandit", tmp_path)
-    assert play(config, binding, trainer.policy, 200)["score"] >= 0.9
+    trainer, config = train("bandit", tmp_path)
+    assert play(config, trainer.policy, 200)["score"] >= 0.9
 
 
 def test_memory_with_the_lstm_policy(tmp_path):
-    trainer, config, binding = train("memory", tmp_path)
+    trainer, config = train("memory", tmp_path)
     assert trainer.recurrent
-    assert play(config, binding, trainer.policy, 100)["score"] >= 0.9
+    assert play(config, trainer.policy, 100)["score"] >= 0.9
 
 
 def test_password(tmp_path):
-    trainer, config, binding = train("password", tmp_path)
-    assert play(config, binding, trainer.policy, 100)["score"] >= 0.9
+    trainer, config = train("password", tmp_path)
+    assert play(config, trainer.policy, 100)["score"] >= 0.9
 
 
 def test_stochastic_learns_a_stochastic_policy(tmp_path):
-    trainer, config, binding = train("stochastic", tmp_path)
+    trainer, config = train("stochastic", tmp_path)
     with torch.no_grad():
         logits, _ = trainer.policy(torch.zeros(1, 1))
     p_zero = torch.softmax(logits, dim=-1)[0, 0].item()
     # The reward is best for P(action 0) a little under p = 0.7; a deterministic or
     # uniform policy earns far less (0, or about 46 per 100 steps).
     assert 0.55 <= p_zero <= 0.8
-    stats = play(config, binding, trainer.policy, 32)
+    stats = play(config, trainer.policy, 32)
     assert stats["episode_return"] >= 48
     assert stats["score"] >= 0.99
 
 
 def test_multiagent(tmp_path):
-    trainer, config, binding = train("multiagent", tmp_path)
-    assert play(config, binding, trainer.policy, 100)["score"] >= 0.95
+    trainer, config = train("multiagent", tmp_path)
+    assert play(config, trainer.policy, 100)["score"] >= 0.95
 
 
 def test_spaces(tmp_path):
-    trainer, config, binding = train("spaces", tmp_path)
-    assert play(config, binding, trainer.policy, 100)["score"] >= 0.9
+    trainer, config = train("spaces", tmp_path)
+    assert play(config, trainer.policy, 100)["score"] >= 0.9
 
 
 def test_cartpole_solved(tmp_path):
@@ -88,12 +88,12 @@ def test_cartpole_solved(tmp_path):
         recent = list(trainer.episode_returns)[-20:]
         return not (len(recent) == 20 and np.mean(recent) >= 475)
 
-    trainer, config, binding = train("cartpole", tmp_path, callback=solved)
+    trainer, config = train("cartpole", tmp_path, callback=solved)
     assert np.mean(list(trainer.episode_returns)[-20:]) >= 475
     # The shipped config trades samples for wall-clock speed (256 envs): it solves in about
     # 150-200k steps, SB3's default PPO (8 envs) in about 100-150k, at a small fraction of the rate.
     assert trainer.global_step <= 250_000
-    assert play(config, binding, trainer.policy, 10)["episode_return"] >= 475
+    assert play(config, trainer.policy, 10)["episode_return"] >= 475
 
 
 def test_cartpole_policy_keeps_actor_and_critic_apart():
@@ -119,14 +119,13 @@ def test_cartpole_policy_keeps_actor_and_critic_apart():
 
 
 def test_pendulum_improves_clearly_over_random(tmp_path):
-    config = cli.load_config("pendulum")
-    binding = cli.load_binding(config["package"])
-    vecenv = cli.make_vecenv(config, binding)
-    untrained = cli.make_policy(config, binding, vecenv.driver_env)
+    config = experiment.load_config("pendulum")
+    vecenv = experiment.make_vecenv(config)
+    untrained = experiment.make_policy(config, vecenv.driver_env)
     vecenv.close()
-    random_return = play(config, binding, untrained, 16)["episode_return"]
-    trainer, config, binding = train("pendulum", tmp_path)
-    trained_return = play(config, binding, trainer.policy, 16)["episode_return"]
+    random_return = play(config, untrained, 16)["episode_return"]
+    trainer, config = train("pendulum", tmp_path)
+    trained_return = play(config, trainer.policy, 16)["episode_return"]
     assert random_return < -900
     assert trained_return > -600 and trained_return > random_return + 500
 
@@ -134,7 +133,7 @@ def test_pendulum_improves_clearly_over_random(tmp_path):
 def test_training_is_deterministic_with_serial(tmp_path):
     weights = []
     for run in range(2):
-        trainer, _, _ = train("cartpole", tmp_path / str(run), total_timesteps=20_000)
+        trainer, _ = train("cartpole", tmp_path / str(run), total_timesteps=20_000)
         weights.append(trainer.policy.state_dict())
     for key in weights[0]:
         assert torch.equal(weights[0][key], weights[1][key]), key

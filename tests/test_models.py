@@ -301,8 +301,22 @@ def test_convolutional_heads_sized_by_output_size_under_an_lstm(hidden_size, out
     logits, value, _ = policy(batch_of(env, 4).view(2, 2, 4, 84, 84), None)
     check_logits(logits, env.single_action_space, 4)
     assert value.shape == (4, 1)
-    with pytest.raises(APIUsageError, match="LSTMWrapper"):
-        cnn(batch_of(env, 1))
+
+
+@pytest.mark.parametrize("hidden_size, output_size", [(256, 128), (64, 96)])
+def test_convolutional_alone_with_hidden_size_not_output_size(hidden_size, output_size):
+    """Issue 9: both heads are sized by what feeds them, so H != O runs without an LSTM."""
+    env = GymnasiumPufferEnv(ImageEnv((4, 84, 84), action_space=MultiDiscrete([3, 4])))
+    cnn = models.Convolutional(env, framestack=4, flat_size=3136, hidden_size=hidden_size,
+                               output_size=output_size)
+    logits, value = cnn(batch_of(env, 3))
+    check_logits(logits, env.single_action_space, 3)
+    assert value.shape == (3, 1)
+    assert cnn.value_fn.in_features == cnn.actor.linear.in_features == output_size
+    value.sum().backward()
+    assert cnn.project[0].weight.grad is not None
+    equal = models.Convolutional(env, framestack=4, flat_size=3136, hidden_size=64, output_size=64)
+    assert equal.project is None and not any(k.startswith("project") for k in equal.state_dict())
 
 
 def test_convolutional_continuous_actions():

@@ -245,3 +245,33 @@ def test_nativize_tensor_compiles_without_graph_breaks():
     compiled = torch.compile(features, fullgraph=True, dynamic=True)
     for batch in (6, 3, 5):
         assert torch.equal(compiled(observations[:batch]), features(observations[:batch]))
+
+
+# ------------------------------------------------------------------------------------
+# Issue 9: 1.0 passes the flat dtype as a subarray dtype
+
+
+def test_nativize_dtype_accepts_a_subarray_flat_dtype_as_1_0_passes_it():
+    """Spec 5.2's examples, with ``observation_dtype`` given as ``np.dtype((base, (D,)))``."""
+    struct = np.dtype([("foo", np.int32, (1,)), ("bar", np.int32, (2,))])
+    emulated = namespace(observation_dtype=np.dtype((np.uint8, (12,))), emulated_observation_dtype=struct)
+    assert pytorch.nativize_dtype(emulated) == {
+        "foo": (torch.int32, (1,), 0, 4), "bar": (torch.int32, (2,), 4, 8)}
+    nested = np.dtype([("foo", np.float32, (1,)),
+                       ("bar", [("a", np.float32, (2,)), ("b", np.float32, (1,))])])
+    emulated = namespace(observation_dtype=np.dtype((np.float32, (4,))), emulated_observation_dtype=nested)
+    assert pytorch.nativize_dtype(emulated) == {
+        "foo": (torch.float32, (1,), 0, 1),
+        "bar": {"a": (torch.float32, (2,), 1, 2), "b": (torch.float32, (1,), 3, 1)}}
+
+
+def test_subarray_flat_dtype_nativizes_a_real_env_batch_like_a_scalar_one():
+    space = Dict(pos=Box(-1, 1, (3,), np.float32), id=Discrete(5), grid=Box(0, 255, (2, 2), np.uint8))
+    flat, struct, scalar = emulated_for(space)
+    subarray = namespace(observation_dtype=np.dtype((flat.dtype, flat.shape)),
+                         emulated_observation_dtype=struct, observation_space=space)
+    assert pytorch.nativize_dtype(subarray) == pytorch.nativize_dtype(scalar)
+    rows, _, _ = flat_batch(space, 3, seed=1)
+    leaves = pytorch.nativize_tensor(torch.as_tensor(rows), pytorch.nativize_dtype(subarray))
+    for row in range(3):
+        assert_matches(leaves, emulation.nativize(rows[row], space, struct), row)

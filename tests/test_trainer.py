@@ -472,3 +472,19 @@ def test_loading_never_unpickles_arbitrary_objects(tmp_path):
 def test_missing_checkpoint_is_a_clear_error(tmp_path):
     with pytest.raises(APIUsageError, match="No checkpoint"):
         load_weights(tmp_path / "nothing.pt")
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"learning_rate": float("inf")}, "finite"),
+    ({"learning_rate": float("nan")}, "finite"),
+    ({"clip_coef": -0.2}, "negative"),
+    ({"max_grad_norm": -1.0}, "negative"),
+    ({"vf_coef": -0.5}, "negative"),
+    ({"device": "tpu7"}, "not a torch device"),
+    ({"device": "cuda"}, "CUDA"),
+])
+def test_train_config_rejects_values_no_run_can_use(overrides, message):
+    if overrides.get("device") == "cuda" and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(APIUsageError, match=message):
+        TrainConfig(**overrides)

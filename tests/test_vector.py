@@ -72,7 +72,9 @@ def manual_rollout(creator, num_envs: int, seed: int, records: int) -> tuple[lis
         buf = pufferlib.emulation.make_buffer(env.single_observation_space, agents)
         buf.actions = np.zeros((agents, *space.shape), space.dtype)
         env.buf = buf
-        info = env.reset(seed=seed + i)[1]
+        # A native PufferEnv seeds its games one apart, so the vecenv spaces envs' seeds by its games.
+        stride = agents if isinstance(env, pufferlib.PufferEnv) else 1
+        info = env.reset(seed=seed + i * stride)[1]
         for _ in range(records):
             env_snaps.append(tuple(np.copy(a) for a in (buf.observations, buf.rewards, buf.terminals,
                                                          buf.truncations, buf.masks)))
@@ -225,7 +227,8 @@ def test_native_env_rows_and_infos(layout: str) -> None:
         for _ in range(12):
             vecenv.send(np.ones((vecenv.agents_per_batch, 2), np.int64))
             obs, rewards, terminals, _, infos, env_ids, masks = vecenv.recv()
-            np.testing.assert_array_equal(obs[:, 1], 10 + env_ids // 4)  # env i seeded with 10 + i
+            # Native env i is seeded with 10 + 4 * i: its games' seeds follow on from env i - 1's.
+            np.testing.assert_array_equal(obs[:, 1], 10 + 4 * (env_ids // 4))
             assert masks.all()
             lengths += [info["episode_length"] for info in infos]
         assert set(lengths) == {2, 3, 4, 5}
@@ -480,3 +483,46 @@ def test_any_valid_layout_returns_every_env_once_per_cycle(num_envs: int, num_wo
         cycles = len(seen) // num_envs
         for c in range(cycles):
             assert sorted(seen[c * num_envs:(c + 1) * num_envs]) == list(range(num_envs))
+
+
+# ------------------------------------------------------------------------------------
+# Issue 9: 1.0 call patterns and bad seeds
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("backend", [Serial, Multiprocessing])
+def test_env_kwargs_may_be_a_pufferlib_namespace(backend) -> None:
+    """1.0's trainer passes its parsed env config, a ``pufferlib.namespace``, as env_kwargs."""
+    kwargs = pufferlib.namespace(length=2, tag=7)
+    make = functools.partial(pufferlib.vector.make, vector_envs.counting, backend=backend, num_envs=2)
+    with make(env_kwargs=kwargs) as vecenv:
+        obs, _ = vecenv.reset(seed=0)
+        assert obs[:, 1].tolist() == [7, 7]
+        vecenv.step(np.zeros(2, np.int64))
+        _, _, terminals, _, _ = vecenv.step(np.zeros(2, np.int64))
+        assert terminals.all()  # length=2 reached the env
+    per_env = [pufferlib.namespace(tag=1), pufferlib.namespace(tag=2)]
+    with make(env_kwargs=per_env) as vecenv:
+        assert vecenv.reset(seed=0)[0][:, 1].tolist() == [1, 2]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("backend", [Serial, Multiprocessing])
+@pytest.mark.parametrize("seed, match", [
+    (-1, r"seed=-1 .*outside \[0, 2\*\*32\)"),
+    (2**32, r"outside \[0, 2\*\*32\)"),
+    (2**32 - 1, r"4294967295\.\.4294967296 .*pass a seed in \[0, 4294967294\]"),  # seed + i overflows
+    (2**70, r"outside \[0, 2\*\*32\)"),
+    ([0, -5], r"env 1: -5"),
+    ([2**64, None], r"env 0: 18446744073709551616"),
+])
+def test_out_of_range_seeds_are_rejected_before_any_worker_sees_them(backend, seed, match) -> None:
+    with pufferlib.vector.make(vector_envs.counting, backend=backend, num_envs=2) as vecenv:
+        with pytest.raises(APIUsageError, match=match):
+            vecenv.reset(seed=seed)
+        with pytest.raises(APIUsageError, match=match):
+            vecenv.async_reset(seed)
+        # Nothing was sent: the vecenv is still usable, and the largest valid seeds work.
+        vecenv.reset(seed=[0, 2**32 - 1])
+        vecenv.step(np.zeros(2, np.int64))
+        vecenv.reset(seed=2**32 - 2)

@@ -26,7 +26,7 @@ ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 @pytest.fixture(scope="module")
 def cluster():
     # Actors import the test helper modules (catalogue, vector_envs) from tests/.
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": str(Path(__file__).parent)}})
     yield
     ray.shutdown()
@@ -111,3 +111,36 @@ def test_dead_actor_and_bad_envs_raise(cluster) -> None:
             vecenv.step(np.zeros(2, np.int64))
     vecenv.close()
     assert os.environ.get("RAY_ADDRESS") is None or ray.is_initialized()
+
+
+@pytest.mark.timeout(120)
+def test_options_are_checked_and_passed_through_make(cluster) -> None:
+    for bad, match in ((dict(timeout=0), "timeout must be a positive"), (dict(timeout="5"), "timeout"),
+                       (dict(placement="everywhere"), "placement must be"),
+                       (dict(placement={"sim": -1}), "placement must be"),
+                       (dict(address=""), "address must be"), (dict(recover=1), "recover must be")):
+        with pytest.raises(APIUsageError, match=match):
+            pufferlib.vector.make(vector_envs.counting, backend="ray", num_envs=2, **bad)
+    with pufferlib.vector.make(vector_envs.counting, backend="ray", num_envs=2, num_workers=2, timeout=30,
+                               placement="default", recover=False) as vecenv:
+        assert vecenv.timeout == 30.0
+        assert [set(location) for location in vecenv.worker_locations] == [{"node_id", "ip", "pid"}] * 2
+        assert all(location["pid"] != os.getpid() for location in vecenv.worker_locations)
+
+
+@pytest.mark.timeout(120)
+def test_a_silent_worker_is_named_in_one_warning_without_a_timeout(cluster, monkeypatch) -> None:
+    from pufferlib.vector import ray_actors
+
+    monkeypatch.setattr(ray_actors, "SILENT_WARNING_S", 0.3)
+    creators = [vector_envs.counting, functools.partial(vector_envs.counting, length=100, delay=1.0)]
+    for batch_size in (2, 1):  # the synchronous path and the ray.wait pool path
+        with Ray(creators, num_envs=2, num_workers=2, batch_size=batch_size, zero_copy=False) as vecenv:
+            vecenv.async_reset(seed=1)
+            vecenv.recv()
+            message = r"Ray worker 1 \(env 1, pid \d+.*\) has not answered for 0.3s while stepping its envs"
+            with pytest.warns(RuntimeWarning, match=message) as warned:
+                for _ in range(3):
+                    vecenv.send(np.zeros(batch_size, np.int64))
+                    vecenv.recv()
+            assert len([w for w in warned if "has not answered" in str(w.message)]) == 1

@@ -3,233 +3,46 @@
 ::
 
     puffer train --env squared [--vec serial|multiprocessing|ray] [--train.learning-rate 3e-4]
-    puffer eval --env squared [--checkpoint PATH]
+    puffer train cartpole                         # the env may also come first
+    puffer train --env Acrobot-v1                 # any Gymnasium id (--import PKG registers more)
+    puffer train --env mymodule:make_env --env.size 5   # a callable returning an env
+    puffer eval --checkpoint experiments/RUN      # the env is read from RUN/config.json
     puffer autotune --env cartpole
     puffer sweep --env bandit --sweep.trials 8
+    puffer plot experiments/RUN experiments/OTHER --output curves.png
 
-Settings come from the TOML files shipped in ``pufferlib/config``: a ``[default]``
-table merged with the environment's own table (see ``config/default.toml``). Every
-value is an option: ``--SECTION.KEY VALUE`` with SECTION one of env, policy, rnn,
-vec, train, sweep, and ``--SECTION.KEY`` / ``--SECTION.no-KEY`` for booleans. The
-env, policy and rnn options are read from the signatures of the environment factory
-and of its binding's ``Policy`` and ``Recurrent``, so ``puffer train --env NAME --help``
-lists exactly what that environment accepts. An unknown environment or option is an
-error; every failure exits non-zero.
+This module only parses arguments and prints; everything else is ``pufferlib.experiment``.
+Settings come from the shipped TOML files (``[default]`` merged with the env's own
+table), then ``--config FILE.toml``, then the command line: ``--SECTION.KEY VALUE`` with
+SECTION one of env, policy, rnn, vec, train, sweep, and ``--SECTION.KEY`` /
+``--SECTION.no-KEY`` for booleans. The env, policy and rnn options are read from the
+signatures of the env factory and its policy, so ``puffer train --env NAME --help``
+lists exactly what that environment accepts. Every failure exits non-zero with a one-
+or two-line message.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
-import copy
-import functools
-import importlib
-import inspect
-import json
 import os
+import re
 import sys
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-try:
-    import tomllib
-except ImportError:  # Python 3.10
-    import tomli as tomllib
-
+from pufferlib import experiment
 from pufferlib.exceptions import APIUsageError, EnvironmentSetupError
 
-CONFIG_DIR = Path(__file__).parent / "config"
-SECTIONS = ("env", "policy", "rnn", "vec", "train", "sweep")
-COMMANDS = ("train", "eval", "autotune", "sweep")
-CONFIG_JSON = "config.json"
-# Arguments the commands supply themselves, never taken from the command line.
-RESERVED_ENV_ARGS = frozenset({"render_mode", "buf"})
+SECTIONS = experiment.SECTIONS
+COMMANDS = ("train", "eval", "autotune", "sweep", "plot")
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 # ---------------------------------------------------------------------------------------
-# Configuration files
-
-
-def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Deep merge of two nested dicts; ``override`` wins."""
-    merged = copy.deepcopy(dict(base))
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
-@functools.cache
-def load_config_files() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """``([default] table, {env name: its table})`` from every shipped TOML file."""
-    default: dict[str, Any] = {}
-    envs: dict[str, dict[str, Any]] = {}
-    for path in sorted(CONFIG_DIR.glob("*.toml")):
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-        if path.stem == "default":
-            default = data.get("default", {})
-            continue
-        for name, table in data.items():
-            table = dict(table)
-            table.setdefault("package", path.stem)
-            table.setdefault("env_name", name)
-            table["name"] = name
-            for alias in [name, *table.pop("aliases", [])]:
-                if alias in envs:
-                    raise APIUsageError(
-                        f"Environment {alias!r} is configured twice (second time in {path.name})."
-                    )
-                envs[alias] = table
-    return default, envs
-
-
-def env_names() -> list[str]:
-    return list(load_config_files()[1])
-
-
-def load_config(name: str) -> dict[str, Any]:
-    """The merged configuration of environment ``name`` (or ``package:env_name``)."""
-    default, envs = load_config_files()
-    if name in envs:
-        table = envs[name]
-    elif ":" in name:
-        package, env_name = name.split(":", 1)
-        table = {"package": package, "env_name": env_name}
-    else:
-        raise APIUsageError(
-            f"Unknown environment {name!r}. Configured environments: {', '.join(envs)}. Any other "
-            "binding's environment can be named as PACKAGE:NAME, e.g. "
-            "classic_control:MountainCarContinuous-v0."
-        )
-    config = merge(default, table)
-    for section in SECTIONS:
-        config.setdefault(section, {})
-    config.setdefault("name", name)
-    return config
-
-
-def load_binding(package: str) -> ModuleType:
-    """``pufferlib.environments.<package>``; a missing dependency raises ``EnvironmentSetupError``."""
-    module = f"pufferlib.environments.{package}"
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as e:
-        if e.name in (module, f"pufferlib.environments.{package.split('.')[0]}"):
-            raise APIUsageError(
-                f"No environment binding named {package!r} ({module} does not exist)."
-            ) from None
-        raise EnvironmentSetupError(e, package) from e
-
-
-# ---------------------------------------------------------------------------------------
-# Environment, policy and vecenv construction
-
-
-def policy_classes(binding: ModuleType) -> tuple[Callable, Callable]:
-    """The binding's ``Policy`` and ``Recurrent``, falling back on ``pufferlib.models``."""
-    import pufferlib.models
-
-    policy = getattr(binding, "Policy", None) or pufferlib.models.Default
-    recurrent = getattr(binding, "Recurrent", None) or pufferlib.models.LSTMWrapper
-    return policy, recurrent
-
-
-def signature_defaults(fn: Callable, skip: int = 0, exclude: frozenset = frozenset()
-                       ) -> tuple[dict[str, tuple[Any, Any]], bool]:
-    """``({name: (default, annotation)}, accepts **kwargs)`` of ``fn``'s keyword parameters.
-
-    The first ``skip`` positional parameters (``env``, ``policy``) are left out, and so
-    are ``*args``, ``**kwargs`` and the ``exclude`` names.
-    """
-    params = list(inspect.signature(fn).parameters.values())
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    skipped = {p.name for p in positional[:skip]}
-    options: dict[str, tuple[Any, Any]] = {}
-    var_kwargs = False
-    for p in params:
-        if p.kind is p.VAR_KEYWORD:
-            var_kwargs = True
-        elif p.kind is not p.VAR_POSITIONAL and p.name not in skipped and p.name not in exclude:
-            default = None if p.default is inspect.Parameter.empty else p.default
-            options[p.name] = (default, p.annotation)
-    return options, var_kwargs
-
-
-def section_options(config: Mapping[str, Any], binding: ModuleType
-                    ) -> dict[str, dict[str, tuple[Any, Any]]]:
-    """Every option per section: defaults from signatures, overridden by the TOML values."""
-    from pufferlib.trainer import TrainConfig
-
-    creator = binding.env_creator(config["env_name"])
-    policy_cls, recurrent_cls = policy_classes(binding)
-    sources = {
-        "env": signature_defaults(creator, exclude=RESERVED_ENV_ARGS),
-        "policy": signature_defaults(policy_cls, skip=1),
-        "rnn": signature_defaults(recurrent_cls, skip=2),
-        "train": signature_defaults(TrainConfig),
-    }
-    options: dict[str, dict[str, tuple[Any, Any]]] = {}
-    for section in SECTIONS:
-        known, var_kwargs = sources.get(section, ({}, True))
-        known = dict(known)
-        if section == "policy":
-            known["recurrent"] = (False, "bool")
-        for key, value in config[section].items():
-            if section == "sweep" and isinstance(value, Mapping):
-                continue
-            if key not in known and not var_kwargs:
-                raise APIUsageError(
-                    f"Config for {config['name']!r}: {section}.{key} is not an option of "
-                    f"{section} (valid: {', '.join(known) or 'none'})."
-                )
-            annotation = known.get(key, (None, None))[1]
-            known[key] = (value, annotation)
-        options[section] = known
-    return options
-
-
-def make_vecenv(config: Mapping[str, Any], binding: ModuleType,
-                env_overrides: Mapping[str, Any] | None = None,
-                vec_overrides: Mapping[str, Any] | None = None) -> Any:
-    """A vecenv for the configured environment; zero-valued vec settings mean the backend's default."""
-    import pufferlib.vector
-
-    vec = {**config["vec"], **(vec_overrides or {})}
-    kwargs = {key: vec[key] for key in ("num_workers", "batch_size") if vec.get(key)}
-    backend = str(vec.get("backend", "serial")).lower()
-    if backend == "multiprocessing":
-        kwargs["zero_copy"] = bool(vec.get("zero_copy", True))
-    env_kwargs = {**config["env"], **(env_overrides or {})}
-    creator = binding.env_creator(config["env_name"])
-    return pufferlib.vector.make(creator, env_kwargs=env_kwargs, backend=backend,
-                                 num_envs=int(vec.get("num_envs", 1)), **kwargs)
-
-
-def make_policy(config: Mapping[str, Any], binding: ModuleType, env: Any) -> Any:
-    """The binding's ``Policy`` built for ``env`` (wrapped in its ``Recurrent`` if configured)."""
-    policy_cls, recurrent_cls = policy_classes(binding)
-    policy_kwargs = {k: v for k, v in config["policy"].items() if k != "recurrent"}
-    policy = policy_cls(env, **policy_kwargs)
-    if config["policy"].get("recurrent"):
-        policy = recurrent_cls(env, policy, **config["rnn"])
-    return policy
-
-
-def train_config(config: Mapping[str, Any]) -> Any:
-    from pufferlib.trainer import TrainConfig
-
-    return TrainConfig(**config["train"])
-
-
-# ---------------------------------------------------------------------------------------
-# Command line parsing
+# Value parsing
 
 
 def _parse_int(text: str) -> int:
@@ -304,25 +117,34 @@ def _normalise(argv: Sequence[str]) -> list[str]:
     return normalised
 
 
+# ---------------------------------------------------------------------------------------
+# Parsers
+
+
 def _base_parser(command: str | None, add_help: bool = True) -> argparse.ArgumentParser:
-    names = ", ".join(env_names())
+    names = ", ".join(experiment.env_names())
     parser = argparse.ArgumentParser(
         prog=f"puffer {command}" if command else "puffer",
-        usage=f"puffer {command} --env NAME [options]" if command else "puffer COMMAND --env NAME [options]",
-        description="Train, evaluate, autotune and sweep PufferLib environments.",
-        epilog=f"Environments: {names}; or PACKAGE:NAME for any binding's environment. "
-               "Run `puffer COMMAND --env NAME --help` for that environment's options.",
+        usage=f"puffer {command or 'COMMAND'} [--env] ENV [options]",
+        description="Train, evaluate, autotune and sweep reinforcement learning environments.",
+        epilog=f"ENV is a configured environment ({names}), a binding's PACKAGE:NAME, a Gymnasium id "
+               "(e.g. Acrobot-v1) or MODULE:CALLABLE returning a Gymnasium, PettingZoo or Puffer env. "
+               "Run `puffer COMMAND --env ENV --help` for that environment's options.",
         argument_default=argparse.SUPPRESS, allow_abbrev=False, add_help=add_help,
     )
-    parser.add_argument("--env", metavar="NAME", help="environment to use (required)")
+    parser.add_argument("--env", metavar="ENV", help="environment to use (required unless a checkpoint "
+                                                     "or --resume folder names it)")
+    parser.add_argument("--import", dest="imports", action="append", metavar="PKG",
+                        help="import PKG first (it registers Gymnasium envs); repeatable")
+    parser.add_argument("--config", dest="config_file", metavar="FILE.toml",
+                        help="settings in the shipped configs' format, over the defaults")
     return parser
 
 
-def build_parser(command: str, config: Mapping[str, Any] | None = None,
-                 options: Mapping[str, Mapping[str, tuple[Any, Any]]] | None = None
-                 ) -> argparse.ArgumentParser:
+def build_parser(command: str, options: Mapping[str, Mapping[str, tuple[Any, Any]]] | None = None,
+                 add_help: bool = True) -> argparse.ArgumentParser:
     """The parser for ``command``; with ``options``, one flag per configurable value."""
-    parser = _base_parser(command)
+    parser = _base_parser(command, add_help=add_help)
     parser.add_argument("--vec", dest="vec.backend", metavar="BACKEND",
                         choices=["serial", "multiprocessing", "ray"],
                         help="vectorization backend: serial, multiprocessing or ray (same as --vec.backend)")
@@ -344,8 +166,12 @@ def build_parser(command: str, config: Mapping[str, Any] | None = None,
                             help="seconds between plain progress lines (default: 5)")
     elif command == "eval":
         parser.add_argument("--checkpoint", metavar="PATH",
-                            help="model.pt, checkpoint.pt or experiment folder (default: newest for "
-                                 "this env; 'none' for an untrained policy)")
+                            help="a .pt file, an experiment folder, FOLDER/best or FOLDER/latest, best or "
+                                 "latest (of the newest run of this env; default: latest), or none")
+        parser.add_argument("--deterministic", action="store_true",
+                            help="take the policy's most likely action instead of sampling")
+        parser.add_argument("--video", dest="output", metavar="FILE",
+                            help="record every evaluated episode to a GIF or MP4 (same as --output)")
         parser.add_argument("--episodes", type=_parse_int, metavar="N",
                             help="episodes to evaluate (default: 10)")
         parser.add_argument("--render-mode", choices=["auto", "ansi", "rgb_array", "none"],
@@ -378,6 +204,15 @@ def build_parser(command: str, config: Mapping[str, Any] | None = None,
         if section == "sweep":
             group.add_argument("--sweep.timesteps", dest="sweep.timesteps", type=_parse_int, metavar="N",
                                help="training steps per trial (default: train.total_timesteps)")
+            group.add_argument("--sweep.storage", dest="sweep.storage", metavar="URL",
+                               help="SQLAlchemy URL of the study (default: sqlite:///SWEEP_FOLDER/study.db)")
+            group.add_argument("--sweep.pruner", dest="sweep.pruner", choices=["median", "none"],
+                               help="stop trials behind the median of earlier ones (default: median)")
+            group.add_argument("--sweep.space.SECTION.KEY", dest="sweep_space_help", metavar="SPEC",
+                               help="search SECTION.KEY: uniform:LOW:HIGH, log_uniform:LOW:HIGH, "
+                                    "int:LOW:HIGH, log_int:LOW:HIGH, categorical:A,B,C, or off; "
+                                    "options given explicitly are fixed, not searched")
+            values = {k: v for k, v in values.items() if k not in ("timesteps", "storage", "pruner")}
         for key, (default, annotation) in values.items():
             flag = f"--{section}.{key.replace('_', '-')}"
             dest = f"{section}.{key}"
@@ -387,37 +222,73 @@ def build_parser(command: str, config: Mapping[str, Any] | None = None,
                                    help=f"(default: {default})")
             else:
                 group.add_argument(flag, dest=dest, type=parse, metavar=key.upper(),
-                                   help=f"(default: {default!r})")
+                                   help=_OPTION_HELP.get(dest, "") + f"(default: {default!r})")
     return parser
 
 
-def parse_command(argv: Sequence[str]) -> tuple[str, dict[str, Any], argparse.Namespace, Any]:
-    """``(command, merged config, parsed top-level options, binding)``; exits on bad input."""
+_OPTION_HELP = {
+    "train.total_timesteps": "the run's total steps: --resume trains until the run has this many, "
+                             "not this many more ",
+    "train.checkpoint_seconds": "wall-clock seconds between checkpoints (0: only by updates) ",
+    "train.checkpoint_interval": "updates between checkpoints (0: only by time) ",
+    "train.checkpoint_history": "earlier checkpoints kept in checkpoints/ ",
+    "train.score_metric": "episode statistic that picks best.pt (empty: score, else episode_return) ",
+}
+
+
+def _env_from_saved(command: str, known: argparse.Namespace) -> tuple[str, list[str]] | None:
+    """The env spec recorded beside the checkpoint (eval) or resumed experiment (train)."""
+    path = None
+    if command == "eval" and getattr(known, "checkpoint", "none") not in ("none", "best", "latest"):
+        path = Path(known.checkpoint)
+        if path.name in ("best", "latest") and not path.exists():
+            path = path.parent
+    elif command == "train" and getattr(known, "resume", "latest") != "latest":
+        path = known.resume
+    if path is None or not Path(path).exists():
+        return None
+    return experiment.saved_env(path)
+
+
+def parse_command(argv: Sequence[str]) -> tuple[str, dict[str, Any], argparse.Namespace]:
+    """``(command, merged config, parsed top-level options)``; exits with status 2 on bad input."""
     argv = _normalise(argv)
     if not argv or argv[0] in ("-h", "--help"):
         parser = _base_parser(None)
-        parser.add_argument("command", choices=COMMANDS, help="train | eval | autotune | sweep")
+        parser.add_argument("command", choices=COMMANDS, help="train | eval | autotune | sweep | plot")
         parser.print_help()
         raise SystemExit(0 if argv else 2)
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
         _base_parser(None).error(f"unknown command {command!r}: choose from {', '.join(COMMANDS)}")
-    probe = _base_parser(command, add_help=False)
+    if command == "plot":
+        return command, {}, _plot_parser().parse_args(rest)
+    rest, space = _split_space(command, rest)
+    if rest and not rest[0].startswith("-"):
+        rest = ["--env", *rest]  # `puffer train cartpole`, PufferLib 3.0's habit
+    probe = build_parser(command, add_help=False)
     probe.add_argument("-h", "--help", action="store_true", default=False)
     known, _ = probe.parse_known_args(rest)
     parser = build_parser(command)
-    if not hasattr(known, "env"):
-        if getattr(known, "help", False):
-            parser.print_help()
-            raise SystemExit(0)
-        parser.error("--env NAME is required")
+    imports = list(getattr(known, "imports", None) or [])
+    spec = getattr(known, "env", None)
+    if spec is None:
+        saved = _env_from_saved(command, known)
+        if saved is None:
+            if known.help:
+                parser.print_help()
+                raise SystemExit(0)
+            needs = {"eval": " (or --checkpoint DIR of a run)", "train": " (or --resume DIR)"}
+            needs = needs.get(command, "")
+            parser.error(f"--env ENV is required{needs}")
+        spec, saved_imports = saved
+        imports = imports or saved_imports
     try:
-        config = load_config(known.env)
-        binding = load_binding(config["package"])
-        options = section_options(config, binding)
+        config = experiment.load_config(spec, imports, getattr(known, "config_file", None))
+        options = experiment.section_options(config)
     except (APIUsageError, EnvironmentSetupError) as e:
-        parser.error(str(e))
-    parser = build_parser(command, config, options)
+        parser.error(_one_line(e))
+    parser = build_parser(command, options)
     args = parser.parse_args(rest)
     explicit: dict[str, dict[str, Any]] = {}
     for dest, value in vars(args).items():
@@ -425,383 +296,241 @@ def parse_command(argv: Sequence[str]) -> tuple[str, dict[str, Any], argparse.Na
             section, key = dest.split(".", 1)
             explicit.setdefault(section, {})[key] = value
     args.explicit = explicit
-    config = merge(config, explicit)
-    return command, config, args, binding
+    config = experiment.merge(config, explicit)
+    if space:
+        from pufferlib.sweep import parse_space
 
-
-# ---------------------------------------------------------------------------------------
-# Experiments on disk
-
-
-def _new_exp_id(name: str) -> str:
-    safe = name.replace(":", "-").replace("/", "-")
-    return f"{safe}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
-
-
-def _write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    os.replace(tmp, path)
-
-
-def latest_experiment(data_dir: str | os.PathLike, name: str) -> Path | None:
-    """The newest experiment folder of environment ``name`` that has a saved model."""
-    from pufferlib.trainer import MODEL_FILE
-
-    candidates = []
-    root = Path(data_dir)
-    if not root.is_dir():
-        return None
-    for folder in root.iterdir():
         try:
-            saved = json.loads((folder / CONFIG_JSON).read_text())
-        except (OSError, ValueError):
-            continue
-        model = folder / MODEL_FILE
-        if saved.get("name") == name and model.is_file():
-            candidates.append((model.stat().st_mtime, folder))
-    return max(candidates)[1] if candidates else None
+            parsed = {name: parse_space(text) for name, text in space.items()}
+        except APIUsageError as e:
+            parser.error(_one_line(e))
+        config["sweep"]["space"] = {**config["sweep"].get("space", {}), **parsed}
+    return command, config, args
 
 
-def _experiment_folder(path: str | os.PathLike) -> Path:
-    path = Path(path)
-    return path if path.is_dir() else path.parent
+def _split_space(command: str, rest: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Take the ``--sweep.space.SECTION.KEY SPEC`` pairs out of a sweep's arguments."""
+    prefix = "--sweep.space."
+    if command != "sweep":
+        return rest, {}
+    kept, space = [], {}
+    i = 0
+    while i < len(rest):
+        arg = rest[i]
+        if arg.startswith(prefix) and arg != f"{prefix}SECTION.KEY":
+            name, sep, value = arg[len(prefix):].partition("=")
+            if not sep:
+                if i + 1 >= len(rest):
+                    raise SystemExit(_usage_error(f"{arg} needs a SPEC such as log_uniform:1e-4:1e-2"))
+                value = rest[i + 1]
+                i += 1
+            section, _, key = name.partition(".")
+            space[f"{section}.{key.replace('-', '_')}"] = value
+        else:
+            kept.append(arg)
+        i += 1
+    return kept, space
 
 
-def _saved_config(folder: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads((folder / CONFIG_JSON).read_text())
-    except (OSError, ValueError):
-        return None
+def _usage_error(message: str) -> int:
+    print(f"puffer sweep: error: {message}", file=sys.stderr)
+    return 2
 
 
-def _apply_saved(config: dict[str, Any], folder: Path, explicit: Mapping[str, Any],
-                 sections: Sequence[str]) -> dict[str, Any]:
-    """Rebuild ``config`` from an experiment's saved one, keeping explicit command-line values."""
-    saved = _saved_config(folder)
-    if saved is None:
-        return config
-    if saved.get("name") != config["name"]:
-        raise APIUsageError(
-            f"{folder} holds an experiment of {saved.get('name')!r}, not {config['name']!r}: pass --env "
-            f"{saved.get('name')} or another checkpoint."
-        )
-    rebuilt = copy.deepcopy(config)
-    for section in sections:
-        rebuilt[section] = merge(saved.get(section, {}), explicit.get(section, {}))
-    return rebuilt
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
 
 
 # ---------------------------------------------------------------------------------------
 # Commands
 
 
-def run_training(config: Mapping[str, Any], binding: ModuleType, exp_id: str, resume: Path | None = None,
-                 loggers: Sequence[Any] = (), progress: str = "auto", progress_interval: float = 5.0,
-                 save: bool = True, callback: Callable[[Any], Any] | None = None) -> Any:
-    """Train with ``config``; returns the closed ``Trainer`` (the core of ``puffer train`` and sweeps).
-
-    ``callback(trainer)`` runs after every update; returning False stops training.
-    """
-    import torch
-
-    from pufferlib.dashboard import Dashboard
-    from pufferlib.trainer import Trainer, seed_everything
-
-    train_cfg = train_config(config)
-    if train_cfg.torch_threads:
-        torch.set_num_threads(train_cfg.torch_threads)
-    seed_everything(train_cfg.seed, train_cfg.torch_deterministic)
-    vecenv = make_vecenv(config, binding)
-    try:
-        policy = make_policy(config, binding, vecenv.driver_env)
-        trainer = Trainer(vecenv, policy, train_cfg, exp_id=exp_id, loggers=loggers)
-    except BaseException:
-        vecenv.close()
-        raise
-    if save:
-        _write_json(trainer.exp_dir / CONFIG_JSON, config)
-    if resume is not None:
-        trainer.load_checkpoint(resume)
-    dashboard = None
-    if progress != "none":
-        live = {"rich": True, "plain": False}.get(progress)
-        dashboard = Dashboard(config["name"], exp_id, train_cfg.total_timesteps, live=live,
-                              interval=progress_interval)
-    def after_update(t: Any) -> Any:
-        if dashboard is not None:
-            dashboard.update(t.metrics())
-        return callback(t) if callback is not None else None
-
-    try:
-        trainer.run(callback=after_update)
-    except KeyboardInterrupt:
-        if dashboard is not None:
-            dashboard.close()
-            dashboard = None
-        trainer.close(save=save)
-        print(f"Interrupted; checkpoint saved in {trainer.exp_dir}" if save else "Interrupted.",
-              file=sys.stderr)
-        raise
-    if dashboard is not None:
-        dashboard.update(trainer.metrics(), force=True)
-        dashboard.close()
-    trainer.close(save=save)
-    return trainer
-
-
-def _command_train(config: dict[str, Any], args: argparse.Namespace, binding: ModuleType) -> int:
+def _command_train(config: dict[str, Any], args: argparse.Namespace) -> int:
     data_dir = config["train"].get("data_dir", "experiments")
     resume = None
     exp_id = getattr(args, "exp_id", None)
+    if exp_id is not None:
+        experiment.check_exp_id(exp_id)
     if hasattr(args, "resume"):
         if args.resume == "latest":
-            resume = latest_experiment(data_dir, config["name"])
+            resume = experiment.latest_experiment(data_dir, config["name"])
             if resume is None:
                 raise APIUsageError(f"--resume latest: no experiment of {config['name']!r} in {data_dir}.")
         else:
             resume = Path(args.resume)
             if not resume.exists():
                 raise APIUsageError(f"--resume {resume}: no such file or folder.")
-        folder = _experiment_folder(resume)
-        config = _apply_saved(config, folder, args.explicit, ("env", "policy", "rnn", "vec", "train"))
+        experiment.resume_checkpoint(resume)
+        folder = experiment.experiment_folder(resume)
+        config = experiment.apply_saved(config, folder, args.explicit,
+                                        ("env", "policy", "rnn", "vec", "train"))
         config["train"]["data_dir"] = str(folder.parent)
         exp_id = folder.name
-    exp_id = exp_id or _new_exp_id(config["name"])
+    exp_id = exp_id or experiment.new_exp_id(config["name"])
     exp_dir = Path(config["train"].get("data_dir", data_dir)) / exp_id
+    experiment.check_config(config)
 
-    loggers = []
-    from pufferlib.trainer import TensorBoardLogger, WandbLogger
-
+    loggers: list[Callable[[Path], Any]] = []
     if getattr(args, "tensorboard", False):
-        loggers.append(TensorBoardLogger(exp_dir / "tensorboard"))
+        from pufferlib.trainer import TensorBoardLogger
+
+        loggers.append(lambda folder: TensorBoardLogger(folder / "tensorboard"))
     if getattr(args, "wandb", False):
-        loggers.append(WandbLogger(getattr(args, "wandb_project", "pufferlib"), exp_id, config, exp_dir))
-    metrics = run_training(config, binding, exp_id, resume=resume, loggers=loggers,
-                           progress=getattr(args, "progress", "auto"),
-                           progress_interval=getattr(args, "progress_interval", 5.0)).metrics()
+        from pufferlib.trainer import WandbLogger
+
+        project = getattr(args, "wandb_project", "pufferlib")
+        loggers.append(lambda folder: WandbLogger(project, exp_id, config, folder))
+    try:
+        trainer = experiment.run_training(config, exp_id, resume=resume, loggers=loggers,
+                                          progress=getattr(args, "progress", "auto"),
+                                          progress_interval=getattr(args, "progress_interval", 5.0))
+    finally:
+        # Under torchrun each rank leaves the process group it joined in run_training.
+        from pufferlib import distributed
+
+        distributed.destroy()
+    if trainer.rank != 0:
+        return 0
+    metrics = trainer.metrics()
+    steps, elapsed = int(metrics["global_step"]), metrics["elapsed"]
+    if getattr(trainer, "finished_before", False):
+        print(f"{exp_dir} is already finished: {steps:,} of {trainer.config.total_timesteps:,} steps "
+              "(--train.total-timesteps is the run's total; raise it to train further).")
+        return 0
+    new_steps = steps - trainer.start_step
     summary = {k.removeprefix("environment/"): round(v, 4) for k, v in metrics.items()
                if k.startswith("environment/")}
-    print(f"Trained {config['name']} for {int(metrics['global_step']):,} steps in {metrics['elapsed']:.1f}s "
-          f"({metrics['global_step'] / max(metrics['elapsed'], 1e-9):,.0f} sps): {summary}")
-    print(f"Saved to {exp_dir}. Evaluate with: puffer eval --env {config['name']} --checkpoint {exp_dir}")
+    resumed = f" (resumed at {trainer.start_step:,}; now {steps:,})" if trainer.start_step else ""
+    print(f"Trained {config['name']} for {new_steps:,} steps{resumed} in {elapsed:.1f}s "
+          f"({new_steps / max(elapsed, 1e-9):,.0f} sps): {summary or 'no episode finished'}")
+    if not summary:
+        print(f"No episode finished in {steps:,} steps: train longer (--train.total-timesteps) or check that "
+              "the env ends episodes (terminated/truncated).")
+    print(f"Saved to {exp_dir}. Evaluate with: puffer eval --checkpoint {exp_dir}")
+    if getattr(trainer, "curve", None) is not None:
+        print(f"Learning curve: {trainer.curve}")
     return 0
 
 
-def _render_modes(creator: Callable, env_kwargs: Mapping[str, Any]) -> list[str]:
-    env = creator(**env_kwargs)
-    try:
-        for candidate in (env, getattr(env, "env", None)):
-            modes = getattr(candidate, "metadata", {}).get("render_modes")
-            if modes:
-                return list(modes)
-        return []
-    finally:
-        env.close()
+def _colour_allowed(stream: Any = None) -> bool:
+    """ANSI escapes only on a terminal and only without ``NO_COLOR`` (https://no-color.org)."""
+    stream = stream if stream is not None else sys.stdout
+    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
-def _command_eval(config: dict[str, Any], args: argparse.Namespace, binding: ModuleType) -> int:
-    import numpy as np
-
-    from pufferlib.trainer import load_weights, seed_everything
-
+def _command_eval(config: dict[str, Any], args: argparse.Namespace) -> int:
     data_dir = config["train"].get("data_dir", "experiments")
-    checkpoint = getattr(args, "checkpoint", None)
-    if checkpoint is None:
-        checkpoint = latest_experiment(data_dir, config["name"])
-        if checkpoint is None:
-            print(f"No trained {config['name']} in {data_dir}: evaluating an untrained policy.")
-    elif checkpoint == "none":
-        checkpoint = None
-    else:
-        checkpoint = Path(checkpoint)
-        if not checkpoint.exists():
-            raise APIUsageError(f"--checkpoint {checkpoint}: no such file or folder.")
+    requested = getattr(args, "checkpoint", None)
+    checkpoint = experiment.eval_checkpoint(requested, data_dir, config["name"])
+    if checkpoint is None and requested is None:
+        print(f"No trained {config['name']} in {data_dir}: evaluating an untrained policy.")
     if checkpoint is not None:
-        config = _apply_saved(config, _experiment_folder(checkpoint), args.explicit, ("env", "policy", "rnn"))
-
-    seed_everything(int(config["train"].get("seed", 1)))
-    creator = binding.env_creator(config["env_name"])
-    modes = _render_modes(creator, config["env"])
-    mode = getattr(args, "render_mode", "auto")
+        config = experiment.apply_saved(config, experiment.experiment_folder(checkpoint), args.explicit,
+                                        ("env", "policy", "rnn"))
     output = getattr(args, "output", None)
-    if mode == "auto":
-        if "ansi" in modes and output is None:
-            mode = "ansi"
-        elif "rgb_array" in modes:
-            mode = "rgb_array"
-        else:
-            mode = "none"
-    elif mode != "none" and mode not in modes:
-        raise APIUsageError(f"{config['name']} cannot render as {mode!r}; it supports {modes or 'nothing'}.")
-    if mode == "rgb_array" and output is None:
-        output = f"{config['name'].replace(':', '-')}.gif"
     if output is not None and Path(output).suffix.lower() not in (".gif", ".mp4"):
         raise APIUsageError(f"--output {output}: the file must end in .gif or .mp4.")
-    env_overrides = {"render_mode": mode} if mode != "none" else {}
+    episodes = getattr(args, "episodes", 10)
+    max_steps = getattr(args, "max_steps", 10_000)
+    mode = experiment.choose_render_mode(config, getattr(args, "render_mode", "auto"),
+                                         video=output is not None)
+    if mode == "rgb_array" and output is None:
+        output = re.sub(r"[^\w.-]", "-", config["name"]) + ".gif"
+    colour = _colour_allowed()
+    frames: list[Any] = []
+    printed = 0
+    fps_wanted = getattr(args, "fps", None)
+    video_fps = fps_wanted or 8.0
 
-    single = {"backend": "serial", "num_envs": 1, "num_workers": 0, "batch_size": 0}
-    vecenv = make_vecenv(config, binding, env_overrides=env_overrides, vec_overrides=single)
-    try:
-        policy = make_policy(config, binding, vecenv.driver_env)
-        if checkpoint is not None:
-            policy.load_state_dict(load_weights(checkpoint))
-            print(f"Loaded {checkpoint}")
-        policy.eval()
-        render_env = vecenv.driver_env
-        envs = getattr(vecenv, "envs", None)
-        if envs:
-            render_env = envs[0]
-        episodes_wanted = getattr(args, "episodes", 10)
-        max_steps = getattr(args, "max_steps", 10_000)
-        fps = getattr(args, "fps", None) or render_env_fps(render_env)
-        tty = sys.stdout.isatty()
-        frames = []
-        printed_frames = 0
+    def on_frame(frame: Any, fps: float) -> None:
+        nonlocal printed, video_fps
+        video_fps = fps_wanted or fps
+        if mode == "ansi":
+            text = str(frame)
+            if colour:
+                print("\033[H\033[J" + text, flush=True)
+                time.sleep(1 / (fps_wanted or fps))
+            elif printed < 100:
+                print(ANSI_ESCAPE.sub("", text), flush=True)
+                printed += 1
+        elif len(frames) < 20_000:
+            import numpy as np
 
-        def show() -> None:
-            nonlocal printed_frames
-            if mode == "ansi":
-                frame = render_env.render()
-                if tty:
-                    print("\033[H\033[J" + frame, flush=True)
-                    time.sleep(1 / fps)
-                elif printed_frames < 100:
-                    print(frame, flush=True)
-                    printed_frames += 1
-            elif mode == "rgb_array" and len(frames) < 2000:
-                frames.append(np.asarray(render_env.render()))
+            frames.append(np.asarray(frame))
 
-        finished = play(vecenv, policy, episodes_wanted, max_steps, seed=int(config["train"].get("seed", 1)),
-                        on_step=show)
-    finally:
-        vecenv.close()
+    finished = 0
 
+    def on_episode(info: dict[str, float]) -> None:
+        nonlocal finished
+        finished += 1
+        stats = " ".join(f"{k} {v:.4g}" for k, v in info.items() if k in ("score", "episode_return",
+                                                                         "episode_length"))
+        print(f"episode {finished}/{episodes}: {stats}", file=sys.stderr, flush=True)
+
+    result = experiment.evaluate(config, checkpoint, episodes, max_steps, render_mode=mode, on_frame=on_frame,
+                                 deterministic=getattr(args, "deterministic", False), on_episode=on_episode)
+    if checkpoint is not None:
+        print(f"Loaded {checkpoint}")
     if frames:
-        _write_video(output, frames, fps)
+        experiment.write_video(output, frames, video_fps)
         print(f"Wrote {len(frames)} frames to {output}")
-    if not finished:
+    if not result.episodes:
         print(f"No episode finished within {max_steps} steps.")
         return 0
-    keys = sorted({k for info in finished for k, v in info.items() if isinstance(v, int | float)})
-    means = {k: float(np.mean([info[k] for info in finished if k in info])) for k in keys}
-    print(f"{config['name']}: {len(finished)} episodes | "
-          + " | ".join(f"{k} {v:.4g}" for k, v in means.items()))
+    print(f"{config['name']}: {len(result.episodes)} episodes | "
+          + " | ".join(f"{k} {v:.4g}" for k, v in result.means().items()))
     return 0
 
 
-def play(vecenv: Any, policy: Any, episodes: int, max_steps: int = 10_000, seed: int | None = 1,
-         on_step: Callable[[], Any] | None = None) -> list[dict[str, float]]:
-    """Run ``policy`` (sampling its actions) until ``episodes`` episodes finish or ``max_steps`` pass.
-
-    Returns the finished episodes' info dicts. ``on_step()`` runs after the reset and after
-    every step until the first episode is over (for rendering). Recurrent policies keep
-    one state per agent, zeroed at episode starts as in training.
-    """
-    import numpy as np
-    import torch
-
-    from pufferlib import spaces
-    from pufferlib.frameworks.cleanrl import sample_logits
-    from pufferlib.puffer_env import PufferEnv
-
-    recurrent = isinstance(getattr(policy, "lstm", None), torch.nn.Module)
-    reset_in_step = isinstance(vecenv.driver_env, PufferEnv)
-    action_space = vecenv.single_action_space
-    obs, _ = vecenv.reset(seed=seed)
-    state = None
-    if recurrent:
-        lstm = policy.lstm
-        state = tuple(torch.zeros(lstm.num_layers, vecenv.num_agents, lstm.hidden_size) for _ in range(2))
-    previous_done = np.zeros(vecenv.num_agents, dtype=bool)
-    finished: list[dict[str, float]] = []
-    if on_step is not None:
-        on_step()
-    for _ in range(max_steps):
-        with torch.no_grad():
-            x = torch.from_numpy(np.asarray(obs))
-            if recurrent:
-                logits, _, state = policy(x, state)
-            else:
-                logits, _ = policy(x)
-            action = sample_logits(logits)[0].numpy()
-        if isinstance(action_space, spaces.Box):
-            action = np.clip(action, action_space.low, action_space.high)
-        obs, _, terminals, truncations, infos = vecenv.step(action)
-        done = np.asarray(terminals) | np.asarray(truncations)
-        if recurrent:
-            starts = done if reset_in_step else previous_done
-            keep = torch.from_numpy(~starts).float().view(1, -1, 1)
-            state = (state[0] * keep, state[1] * keep)
-            previous_done = done
-        first_episode = not finished
-        finished += [info for info in infos if "episode_return" in info or "score" in info]
-        if first_episode and on_step is not None:
-            on_step()
-        if len(finished) >= episodes:
-            break
-    return finished
-
-
-def render_env_fps(env: Any) -> float:
-    for candidate in (env, getattr(env, "env", None)):
-        fps = getattr(candidate, "metadata", {}).get("render_fps")
-        if fps:
-            return float(fps)
-    return 8.0
-
-
-def _write_video(path: str | os.PathLike, frames: list, fps: float) -> None:
-    import imageio.v2 as imageio
-
-    if str(path).lower().endswith(".mp4"):
-        try:
-            import imageio_ffmpeg  # noqa: F401
-        except ImportError as e:
-            raise EnvironmentSetupError(e, "train") from e
-        imageio.mimsave(path, frames, fps=fps)
-    else:
-        imageio.mimsave(path, frames, duration=1000 / fps, loop=0)
-
-
-def _command_autotune(config: dict[str, Any], args: argparse.Namespace, binding: ModuleType) -> int:
-    import pufferlib.vector
-
-    creator = binding.env_creator(config["env_name"])
-    env_kwargs = dict(config["env"])
-    batch_size = getattr(args, "batch_size", None)
-    if batch_size is None:
-        # autotune's batch_size counts agents: vec.num_envs envs carry num_envs times the
-        # agents of one env (several for multi-agent and native vectorized envs).
-        env = creator(**env_kwargs)
-        try:
-            agents_per_env = int(getattr(env, "num_agents", 1))
-        finally:
-            env.close()
-        batch_size = int(config["vec"].get("num_envs", 1)) * agents_per_env
-    kwargs = {"batch_size": batch_size}
-    for option in ("max_envs", "time_per_test", "model_forward_s", "max_env_ram_gb"):
-        if hasattr(args, option):
-            kwargs[option] = getattr(args, option)
-    best = pufferlib.vector.autotune(creator, env_kwargs=env_kwargs, **kwargs)
+def _command_autotune(config: dict[str, Any], args: argparse.Namespace) -> int:
+    kwargs = {option: getattr(args, option) for option in
+              ("max_envs", "time_per_test", "model_forward_s", "max_env_ram_gb") if hasattr(args, option)}
+    best = experiment.autotune(config, getattr(args, "batch_size", None), **kwargs)
     if best:
-        flags = []
-        for key, value in dict(best).items():
-            if key == "backend":
-                value = getattr(value, "__name__", value)
-                value = str(value).lower()
-            flags.append(f"--vec.{key.replace('_', '-')} {value}")
         print(f"Best configuration: {dict(best)}")
-        print(f"Train with: puffer train --env {config['name']} {' '.join(flags)}")
+        flags = " ".join(experiment.autotune_flags(best))
+        print(f"Train with: puffer train --env {config['env_spec']} {flags}")
     return 0
 
 
-def _command_sweep(config: dict[str, Any], args: argparse.Namespace, binding: ModuleType) -> int:
+def _plot_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="puffer plot", allow_abbrev=False,
+        description="Learning curves (score against steps and wall time) of runs as a PNG; seeds of one "
+                    "configuration are drawn as their mean with a shaded band.")
+    parser.add_argument("runs", nargs="+", metavar="RUN_OR_FOLDER",
+                        help="experiment folders, or folders holding them (e.g. a sweep's)")
+    parser.add_argument("--output", "-o", default="curves.png", metavar="FILE.png",
+                        help="the PNG to write (default: curves.png)")
+    parser.add_argument("--metric", metavar="NAME",
+                        help="episode statistic (default: score, else episode_return)")
+    parser.add_argument("--title", metavar="TEXT", help="figure title")
+    parser.add_argument("--size", default="1200x450", metavar="WxH", help="pixels (default: 1200x450)")
+    return parser
+
+
+def _command_plot(config: dict[str, Any], args: argparse.Namespace) -> int:
+    from pufferlib.plot import plot_runs
+
+    if not str(args.output).lower().endswith(".png"):
+        raise APIUsageError(f"--output {args.output}: the file must end in .png.")
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        raise APIUsageError(f"--size {args.size}: write WIDTHxHEIGHT in pixels, e.g. 1200x450.") from None
+    if not (100 <= width <= 8000 and 100 <= height <= 8000):
+        raise APIUsageError(f"--size {args.size}: each side must be 100 to 8000 pixels.")
+    path = plot_runs(args.runs, args.output, metric=args.metric, title=args.title, size=(width, height))
+    print(f"Wrote {path}")
+    return 0
+
+
+def _command_sweep(config: dict[str, Any], args: argparse.Namespace) -> int:
     from pufferlib.sweep import run_sweep
 
-    sweep_id = getattr(args, "sweep_id", None) or f"sweep-{_new_exp_id(config['name'])}"
-    run_sweep(config, binding, sweep_id)
+    sweep_id = getattr(args, "sweep_id", None) or f"sweep-{experiment.new_exp_id(config['name'])}"
+    experiment.check_exp_id(sweep_id)
+    run_sweep(config, sweep_id, fixed=args.explicit)
     return 0
 
 
@@ -810,20 +539,30 @@ COMMAND_FUNCTIONS = {
     "eval": _command_eval,
     "autotune": _command_autotune,
     "sweep": _command_sweep,
+    "plot": _command_plot,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``puffer``; returns the exit status."""
+    """Entry point of ``puffer``; returns the exit status (never raises but ``SystemExit``)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        command, config, args, binding = parse_command(argv)
-        return COMMAND_FUNCTIONS[command](config, args, binding)
+        command, config, args = parse_command(argv)
+        return COMMAND_FUNCTIONS[command](config, args)
     except (APIUsageError, EnvironmentSetupError) as e:
-        print(f"puffer: error: {e}", file=sys.stderr)
+        print(f"puffer: error: {_one_line(e)}", file=sys.stderr)
         return 1
+    except experiment.Terminated as e:
+        print(f"puffer: stopped by signal {e.signum}.", file=sys.stderr)
+        return 128 + e.signum
     except KeyboardInterrupt:
         return 130
+    except Exception as e:  # noqa: BLE001 (the command prints one line, never a traceback)
+        if os.environ.get("PUFFER_DEBUG"):
+            raise
+        print(f"puffer: error: {type(e).__name__}: {_one_line(e)[:500]}", file=sys.stderr)
+        print("puffer: set PUFFER_DEBUG=1 to see the traceback.", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

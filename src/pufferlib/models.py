@@ -27,7 +27,7 @@ from torch import nn
 from torch.distributions import Normal
 
 from pufferlib import pytorch, spaces
-from pufferlib.emulation import leaf_layout
+from pufferlib.emulation import leaf_layout, struct_fields
 from pufferlib.exceptions import APIUsageError
 from pufferlib.pytorch import layer_init
 
@@ -91,7 +91,7 @@ class FlattenObservations(nn.Module):
         if not self.is_structured:
             self.size = math.prod(obs_space.shape)
             return
-        unit = np.dtype(emulated.observation_dtype).itemsize
+        unit = np.dtype(emulated.observation_dtype).base.itemsize  # 1.0 passes subarray dtypes
         # (torch dtype, shape, offset, delta, name of the one-hot codes buffer or None)
         self._leaves: list[tuple[torch.dtype, tuple, int, int, str | None]] = []
         self.size = 0
@@ -99,7 +99,7 @@ class FlattenObservations(nn.Module):
             layout = [(leaf.dtype, leaf.shape, leaf.offset, leaf.space)
                       for leaf in leaf_layout(native_space, struct_dtype)]
         else:
-            layout = [(dtype, shape, offset, None) for dtype, shape, offset in _struct_leaves(struct_dtype)]
+            layout = [(dtype, shape, offset, None) for _, dtype, shape, offset in struct_fields(struct_dtype)]
         for i, (dtype, shape, offset, leaf_space) in enumerate(layout):
             count = math.prod(shape)
             delta = dtype.itemsize * count // unit
@@ -125,14 +125,6 @@ class FlattenObservations(nn.Module):
                 leaf = leaf.unsqueeze(-1) == getattr(self, codes_name)
             features.append(leaf.reshape(batch, -1).float())
         return torch.cat(features, dim=1) if len(features) > 1 else features[0]
-
-
-def _struct_leaves(dtype: np.dtype, offset: int = 0) -> list[tuple[np.dtype, tuple, int]]:
-    if dtype.fields is None:
-        base, shape = dtype.subdtype or (dtype, ())
-        return [(np.dtype(base), tuple(shape), offset)]
-    return [leaf for sub, sub_offset, *_ in dtype.fields.values()
-            for leaf in _struct_leaves(sub, offset + sub_offset)]
 
 
 def _one_hot_codes(space: Any) -> torch.Tensor | None:
@@ -273,10 +265,10 @@ class Convolutional(nn.Module):
     ``channels_last``), scaled by 1/255 and subsampled by ``downsample``. ``flat_size``
     is the conv stack's output size (3136 for 84x84 inputs); a wrong one is reported
     at construction. The encoder outputs ``hidden_size`` features; the action and
-    value heads take ``output_size`` features, so used alone ``hidden_size`` must equal
-    ``output_size``, while under ``LSTMWrapper(input_size=hidden_size,
-    hidden_size=output_size)`` they may differ. ``input_size`` is accepted for
-    signature compatibility.
+    value heads both take ``output_size`` features. Under ``LSTMWrapper(input_size=hidden_size,
+    hidden_size=output_size)`` (``PolicySizedLSTM``'s default) the LSTM feeds them; used alone
+    with ``hidden_size != output_size``, a ``Linear(hidden_size, output_size)`` + ReLU
+    (``project``) feeds them. ``input_size`` is accepted for signature compatibility.
     """
 
     def __init__(self, env: Any, *args: Any, framestack: int, flat_size: int, input_size: int = 512,
@@ -298,6 +290,10 @@ class Convolutional(nn.Module):
         )
         self._check_flat_size(env.single_observation_space.shape, framestack, flat_size)
         self.network = nn.Sequential(self.conv, layer_init(nn.Linear(flat_size, hidden_size)), nn.ReLU())
+        # Heads are sized by what feeds them: output_size features, from the LSTM when wrapped,
+        # else from this projection (absent when the sizes agree, so state dicts are unchanged).
+        self.project = (nn.Sequential(layer_init(nn.Linear(hidden_size, output_size)), nn.ReLU())
+                        if hidden_size != output_size else None)
         self.actor = ActionHead(output_size, env.single_action_space)
         self.value_fn = layer_init(nn.Linear(output_size, 1), std=1.0)
         self.is_continuous = self.actor.is_continuous
@@ -321,13 +317,9 @@ class Convolutional(nn.Module):
             )
 
     def forward(self, observations: torch.Tensor) -> tuple[Any, torch.Tensor]:
-        if self.hidden_size != self.output_size:
-            raise APIUsageError(
-                f"Convolutional(hidden_size={self.hidden_size}, output_size={self.output_size}) "
-                "cannot run alone: wrap it in LSTMWrapper(input_size=hidden_size, "
-                "hidden_size=output_size), or make the two equal."
-            )
         hidden, lookup = self.encode_observations(observations)
+        if self.project is not None:
+            hidden = self.project(hidden)
         return self.decode_actions(hidden, lookup)
 
     def encode_observations(self, observations: torch.Tensor) -> tuple[torch.Tensor, None]:

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from pufferlib import spaces
-from pufferlib.emulation import leaf_layout
+from pufferlib.emulation import leaf_layout, struct_fields
 from pufferlib.exceptions import APIUsageError
 
 numpy_to_torch_dtype_dict: dict[np.dtype, torch.dtype] = {
@@ -64,14 +64,18 @@ def layer_init(layer: nn.Module, std: float = math.sqrt(2), bias_const: float = 
 def nativize_dtype(emulated: Any) -> NativeDType:
     """Per-leaf ``(torch_dtype, shape, offset, delta)`` slices of flat observation rows.
 
-    ``emulated`` is an env's (or vecenv's) ``emulated`` namespace. Offsets and deltas
+    ``emulated`` is an env's (or vecenv's) ``emulated`` namespace (its
+    ``observation_dtype`` may be a scalar or a subarray dtype such as
+    ``np.dtype((np.uint8, (12,)))``, as 1.0 code passes it). Offsets and deltas
     are in bytes when the flat dtype is 1 byte wide, in elements of the flat dtype
     otherwise, and follow the aligned struct layout (padding included). The result
     mirrors the observation space: a dict for ``Dict``, a tuple for ``Tuple`` (or, when
     ``emulated`` carries no ``observation_space``, dicts keyed by struct field name);
     a ``Discrete`` leaf has shape ``()``. A plain ``Box`` observation is one leaf.
     """
-    flat_dtype = np.dtype(emulated.observation_dtype)
+    # 1.0 code passes the flat dtype as a subarray dtype such as ``np.dtype((np.uint8, (12,)))``:
+    # offsets and deltas count elements of its base type.
+    flat_dtype = np.dtype(emulated.observation_dtype).base
     struct_dtype = np.dtype(emulated.emulated_observation_dtype)
     unit = flat_dtype.itemsize
 
@@ -95,13 +99,13 @@ def nativize_dtype(emulated: Any) -> NativeDType:
         leaves = {lf.path: leaf(lf.dtype, lf.shape, lf.offset) for lf in leaf_layout(space, struct_dtype)}
         return _mirror(space, leaves, ())
 
-    def walk(dtype: np.dtype, offset: int) -> NativeDType:
-        if dtype.fields is None:
-            base, shape = dtype.subdtype or (dtype, ())
-            return leaf(np.dtype(base), tuple(shape), offset)
-        return {name: walk(sub, offset + sub_offset) for name, (sub, sub_offset, *_) in dtype.fields.items()}
-
-    return walk(struct_dtype, 0)
+    by_name: dict = {}
+    for names, dtype, shape, offset in struct_fields(struct_dtype):
+        node = by_name
+        for name in names[:-1]:
+            node = node.setdefault(name, {})
+        node[names[-1]] = leaf(dtype, shape, offset)
+    return by_name
 
 
 def _mirror(space: Any, leaves: dict[tuple, NativeLeaf], path: tuple) -> NativeDType:

@@ -1,31 +1,53 @@
-"""``puffer sweep``: hyperparameter search with Optuna (TPE), one short training run per trial.
+"""``puffer sweep``: hyperparameter search with Optuna, one short training run per trial.
+
+The study lives in a database (Optuna's RDB storage): by default the SQLite file
+``<data_dir>/<sweep_id>/study.db``, or any SQLAlchemy URL given as ``sweep.storage``. So a
+sweep resumes where it stopped (run the same command with the same ``--sweep-id``), and
+several ``puffer sweep`` processes with one ``--sweep-id`` (and storage) share one study.
 
 The search space is the environment's ``[NAME.sweep.space]`` table (merged over
-``[default.sweep.space]``), keyed by ``"section.option"``::
+``[default.sweep.space]``; a ``--config`` file may replace it), keyed by ``"section.option"``::
 
     "train.learning_rate" = { distribution = "log_uniform", low = 1e-4, high = 3e-2 }
     "train.update_epochs" = { distribution = "int", low = 1, high = 8 }
     "train.clip_coef" = { distribution = "categorical", choices = [0.1, 0.2, 0.3] }
 
-Each trial trains for ``sweep.timesteps`` steps (default ``train.total_timesteps``) and
-is scored by the mean of ``sweep.metric`` (an episode statistic such as ``score`` or
-``episode_return``) over the episodes of its last update. The best configuration is
-printed as command-line flags and written to ``<data_dir>/<sweep_id>/best.json``.
+or on the command line, ``--sweep.space.train.learning-rate log_uniform:1e-4:1e-2`` (see
+``parse_space``; ``off`` removes a parameter). Options given explicitly on the command
+line are fixed for every trial, never searched.
+
+Each trial trains for ``sweep.timesteps`` steps (default ``train.total_timesteps``) and is
+scored by the mean of ``sweep.metric`` (an episode statistic such as ``score`` or
+``episode_return``) over its last 100 finished episodes. That score is reported after
+every update, so the pruner (``sweep.pruner``: ``median``, the default, or ``none``) stops
+trials that fall behind earlier ones. ``sweep.trials`` counts finished (complete or
+pruned) trials of the whole study. A row is printed per finished trial and a ranked table
+at the end; ``best.json`` in the sweep folder holds the best parameters and a
+``puffer train`` command that reproduces the best trial.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
-import json
 import math
-from collections.abc import Mapping
+import os
+import shlex
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+from pufferlib import experiment
 from pufferlib.exceptions import APIUsageError
 
 DISTRIBUTIONS = ("uniform", "log_uniform", "int", "log_int", "categorical")
+STUDY_FILE = "study.db"
+BEST_FILE = "best.json"
+PRUNERS = ("median", "none")
+SEARCHABLE = ("env", "policy", "rnn", "vec", "train")
 
 
 def suggest(trial: Any, name: str, spec: Mapping[str, Any]) -> Any:
@@ -43,63 +65,266 @@ def suggest(trial: Any, name: str, spec: Mapping[str, Any]) -> Any:
     return trial.suggest_float(name, float(spec["low"]), float(spec["high"]), log=kind == "log_uniform")
 
 
+def parse_space(text: str) -> dict[str, Any] | None:
+    """A space entry from its command-line form; None for ``off`` (do not search it).
+
+    ``uniform:LOW:HIGH``, ``log_uniform:LOW:HIGH``, ``int:LOW:HIGH``, ``log_int:LOW:HIGH`` or
+    ``categorical:A,B,C`` (values are read as numbers or booleans where they look like them).
+    """
+    if text.strip().lower() in ("off", "none", "fixed"):
+        return None
+    kind, _, rest = text.partition(":")
+    kind = kind.strip().replace("-", "_")
+    if kind == "categorical" and rest:
+        return {"distribution": kind, "choices": [_literal(v) for v in rest.split(",")]}
+    parts = rest.split(":")
+    if kind in DISTRIBUTIONS and kind != "categorical" and len(parts) == 2:
+        try:
+            low, high = (float(p) for p in parts)
+        except ValueError:
+            low = high = math.nan
+        if math.isfinite(low) and math.isfinite(high) and low < high and (low > 0 or "log" not in kind):
+            if kind in ("int", "log_int"):
+                return {"distribution": kind, "low": int(low), "high": int(high)}
+            return {"distribution": kind, "low": low, "high": high}
+    raise APIUsageError(
+        f"Search space {text!r}: write uniform:LOW:HIGH, log_uniform:LOW:HIGH (LOW > 0), int:LOW:HIGH, "
+        "log_int:LOW:HIGH, categorical:A,B,C or off (LOW < HIGH)."
+    )
+
+
+def _literal(text: str) -> Any:
+    text = text.strip()
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for parse in (int, float):
+        try:
+            return parse(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _flag(name: str, value: Any) -> str:
+    section, key = name.split(".", 1)
+    flag = f"--{section}.{key.replace('_', '-')}"
+    if isinstance(value, bool):
+        return flag if value else f"--{section}.no-{key.replace('_', '-')}"
+    return f"{flag} {value:.6g}" if isinstance(value, float) else f"{flag} {shlex.quote(str(value))}"
+
+
 def _flags(params: Mapping[str, Any]) -> str:
-    parts = []
-    for name, value in params.items():
-        section, key = name.split(".", 1)
-        parts.append(f"--{section}.{key.replace('_', '-')} {value:.6g}" if isinstance(value, float)
-                     else f"--{section}.{key.replace('_', '-')} {value}")
+    return " ".join(_flag(name, value) for name, value in params.items())
+
+
+def search_space(config: Mapping[str, Any], fixed: Mapping[str, Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """The parameters to search: ``config['sweep']['space']`` less the ``fixed`` (explicit) options."""
+    space = dict(config["sweep"].get("space", {}))
+    fixed = dict(fixed or {})
+    for name in list(space):
+        section, _, key = name.partition(".")
+        if section not in SEARCHABLE or not key:
+            raise APIUsageError(f"sweep.space key {name!r} must look like 'train.learning_rate'.")
+        if space[name] is None or key in fixed.get(section, {}):
+            del space[name]
+    return space
+
+
+def sweep_settings(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The validated ``sweep`` section with its defaults filled in."""
+    sweep = config["sweep"]
+    settings = {
+        "metric": sweep.get("metric", "episode_return"),
+        "direction": sweep.get("direction", "maximize"),
+        "trials": sweep.get("trials", 16),
+        "timesteps": sweep.get("timesteps", config["train"].get("total_timesteps", 1_000_000)),
+        "pruner": sweep.get("pruner", "median"),
+        "storage": sweep.get("storage"),
+    }
+    for key in ("trials", "timesteps"):
+        value = settings[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise APIUsageError(f"sweep.{key} must be a positive integer, got {value!r}.")
+    if settings["direction"] not in ("maximize", "minimize"):
+        raise APIUsageError(f"sweep.direction must be maximize or minimize, got {settings['direction']!r}.")
+    if settings["pruner"] not in PRUNERS:
+        raise APIUsageError(f"sweep.pruner must be one of {', '.join(PRUNERS)}, got {settings['pruner']!r}.")
+    return settings
+
+
+def open_study(storage: str, sweep_id: str, direction: str, pruner: str, seed: int) -> Any:
+    """The Optuna study ``sweep_id`` in ``storage``, created on first use (shared by every process)."""
+    import optuna
+    import sqlalchemy.exc
+
+    pruners = {"median": lambda: optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0),
+               "none": optuna.pruners.NopPruner}
+    try:
+        # SQLite serialises writers; processes sharing a file wait for the lock instead of failing.
+        engine = {"connect_args": {"timeout": 60}} if storage.startswith("sqlite") else {}
+        rdb = optuna.storages.RDBStorage(storage, engine_kwargs=engine)
+        # Each process samples its own start (same seed everywhere would propose the same trials).
+        sampler = optuna.samplers.TPESampler(seed=(seed * 1_000_003 + os.getpid()) % 2**32)
+        study = optuna.create_study(storage=rdb, study_name=sweep_id, direction=direction,
+                                    sampler=sampler, pruner=pruners[pruner](), load_if_exists=True)
+    except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as e:
+        raise APIUsageError(f"sweep.storage {storage!r}: cannot open the study ({e}).") from None
+    if study.direction.name.lower() != direction:
+        raise APIUsageError(f"Sweep {sweep_id!r} in {storage} was started to {study.direction.name.lower()} "
+                            f"its metric, not {direction}: pass --sweep.direction accordingly.")
+    return study
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM until the block (a database write) is done, then raise them.
+
+    An interrupt inside SQLite's write would leave the database locked, and the write that
+    marks the trial failed would then wait for that lock.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, lambda signum, frame: received.append(signum))
+                for signum in signals}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if received:
+        if received[0] == signal.SIGTERM:
+            raise experiment.Terminated(signal.SIGTERM)
+        raise KeyboardInterrupt
+
+
+def _finished(study: Any) -> list[Any]:
+    from optuna.trial import TrialState
+
+    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+
+
+def reproduce_command(config: Mapping[str, Any], fixed: Mapping[str, Mapping[str, Any]],
+                      params: Mapping[str, Any], timesteps: int) -> str:
+    """A ``puffer train`` command with the trial's parameters, the fixed options and its step budget."""
+    parts = ["puffer", "train", "--env", shlex.quote(str(config.get("env_spec", config["name"])))]
+    parts += [f"--import {shlex.quote(name)}" for name in config.get("imports", [])]
+    values = {f"{section}.{key}": value for section, options in fixed.items() if section in SEARCHABLE
+              for key, value in options.items() if key not in ("total_timesteps", "data_dir")}
+    values.update(params)
+    values["train.total_timesteps"] = timesteps
+    parts += [_flag(name, value) for name, value in values.items()]
     return " ".join(parts)
 
 
-def run_sweep(config: Mapping[str, Any], binding: ModuleType, sweep_id: str) -> dict[str, Any]:
-    """Run the sweep described by ``config['sweep']``; returns the best trial's parameters and value."""
+def run_sweep(config: Mapping[str, Any], sweep_id: str, fixed: Mapping[str, Mapping[str, Any]] | None = None,
+              report: Callable[[str], Any] = print) -> dict[str, Any]:
+    """Run (or continue) the sweep ``sweep_id``; returns what ``best.json`` records.
+
+    ``fixed`` are the options given explicitly (``{section: {key: value}}``): they keep
+    their values in every trial. ``report(line)`` gets the progress lines (a row per
+    trial, the ranked summary). Bad settings are ``APIUsageError`` before any trial runs;
+    Ctrl-C stops the sweep, leaving the study to resume.
+    """
     import optuna
 
-    from pufferlib.cli import run_training
-
-    sweep = config["sweep"]
-    space = sweep.get("space", {})
+    experiment.check_exp_id(sweep_id)
+    experiment.check_config(config)
+    fixed = {section: dict(values) for section, values in (fixed or {}).items()}
+    settings = sweep_settings(config)
+    space = search_space(config, fixed)
     if not space:
-        raise APIUsageError(
-            f"No sweep space configured for {config['name']!r}: add [{config['name']}.sweep.space]."
-        )
-    for name in space:
-        section, _, key = name.partition(".")
-        if section not in ("env", "policy", "rnn", "vec", "train") or not key:
-            raise APIUsageError(f"sweep.space key {name!r} must look like 'train.learning_rate'.")
-    metric = sweep.get("metric", "episode_return")
-    direction = sweep.get("direction", "maximize")
-    trials = int(sweep.get("trials", 16))
-    timesteps = int(sweep.get("timesteps", config["train"].get("total_timesteps", 1_000_000)))
+        raise APIUsageError(f"Nothing to search for {config['name']!r}: add [{config['name']}.sweep.space] "
+                            "or --sweep.space.SECTION.KEY SPEC (every configured one is fixed or off).")
     folder = Path(config["train"].get("data_dir", "experiments")) / sweep_id
-    worst = -math.inf if direction == "maximize" else math.inf
+    folder.mkdir(parents=True, exist_ok=True)
+    storage = settings["storage"] or f"sqlite:///{(folder / STUDY_FILE).resolve()}"
+    metric, direction, trials = settings["metric"], settings["direction"], settings["trials"]
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = open_study(storage, sweep_id, direction, settings["pruner"], int(config["train"].get("seed", 1)))
+    done = len(_finished(study))
+    report(f"Sweep {sweep_id}: {trials} trials of {settings['timesteps']:,} steps, {metric} ({direction}), "
+           f"{len(space)} parameters, study in {storage}"
+           + (f" ({done} trials already done)" if done else "")
+           + f"; run again or in parallel with --sweep-id {sweep_id}")
 
     def objective(trial: Any) -> float:
         trial_config = copy.deepcopy(dict(config))
         for name, spec in space.items():
             section, key = name.split(".", 1)
             trial_config[section][key] = suggest(trial, name, spec)
-        trial_config["train"]["total_timesteps"] = timesteps
-        trial_config["train"]["data_dir"] = str(folder)
-        try:
-            trainer = run_training(trial_config, binding, f"trial-{trial.number:03d}", progress="none")
-        except APIUsageError as e:
-            # A sampled combination the trainer rejects (e.g. inconsistent batch sizes) scores worst.
-            print(f"trial {trial.number}: rejected ({e})")
-            return worst
-        value = trainer.stats.get(metric, worst)
-        print(f"trial {trial.number}: {metric} {value:.4g} with {_flags(trial.params)}", flush=True)
-        return value
+        trial_config["train"].update(total_timesteps=settings["timesteps"], data_dir=str(folder),
+                                     score_metric=metric)
+        trial.set_user_attr("seed", int(trial_config["train"].get("seed", 1)))
+        report(f"trial {trial.number}: started, {_flags(trial.params)}")
+        pruned = False
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    seed = int(config["train"].get("seed", 1))
-    study = optuna.create_study(direction=direction, sampler=optuna.samplers.TPESampler(seed=seed))
-    study.optimize(objective, n_trials=trials)
-    best = {"metric": metric, "value": study.best_value, "params": study.best_params,
-            "flags": _flags(study.best_params), "trial": study.best_trial.number}
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "best.json").write_text(json.dumps(best, indent=2))
-    print(f"Best {metric}: {study.best_value:.4g} (trial {best['trial']})")
-    print(f"Train with: puffer train --env {config['name']} {best['flags']}")
+        def after_update(trainer: Any) -> bool:
+            nonlocal pruned
+            score = trainer.score()
+            if math.isfinite(score):
+                with interrupts_deferred():
+                    trial.report(score, trainer.global_step)
+                    pruned = trial.should_prune()
+            return not pruned
+
+        started = time.perf_counter()
+        trainer = experiment.run_training(trial_config, f"trial-{trial.number:03d}", progress="none",
+                                          callback=after_update)
+        trial.set_user_attr("seconds", time.perf_counter() - started)
+        trial.set_user_attr("steps", int(trainer.global_step))
+        if pruned:
+            raise optuna.TrialPruned()
+        score = trainer.score()
+        if not math.isfinite(score):
+            raise APIUsageError(f"no episode reported {metric!r} in {settings['timesteps']:,} steps")
+        return score
+
+    def row(study: Any, trial: Any) -> None:
+        seconds = trial.user_attrs.get("seconds", 0.0)
+        value = "-" if trial.value is None else f"{trial.value:.4g}"
+        if trial.state.name == "PRUNED" and trial.intermediate_values:
+            value = f"{trial.intermediate_values[max(trial.intermediate_values)]:.4g} (at "
+            value += f"{max(trial.intermediate_values):,} steps)"
+        report(f"trial {trial.number}: {trial.state.name.lower():8s} {metric} {value}  {seconds:.1f}s  "
+               f"{_flags(trial.params)}")
+        finished = _finished(study)
+        failed = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)))
+        if len(finished) >= trials or failed >= trials:
+            study.stop()
+
+    if done < trials:
+        study.optimize(objective, callbacks=[row], catch=(APIUsageError,))
+    return summarise(study, config, fixed, settings, folder, report)
+
+
+def summarise(study: Any, config: Mapping[str, Any], fixed: Mapping[str, Mapping[str, Any]],
+              settings: Mapping[str, Any], folder: Path, report: Callable[[str], Any] = print
+              ) -> dict[str, Any]:
+    """Report the ranked trials of ``study``; write and return ``best.json``."""
+    from optuna.trial import TrialState
+
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        raise APIUsageError(f"No trial of sweep {study.study_name} completed (all failed or were pruned): "
+                            "see the trial rows above.")
+    reverse = settings["direction"] == "maximize"
+    ranked = sorted(complete, key=lambda t: t.value, reverse=reverse)
+    metric = settings["metric"]
+    report(f"{'rank':>4}  {'trial':>5}  {metric:>12}  parameters")
+    for rank, trial in enumerate(ranked[:10], 1):
+        report(f"{rank:>4}  {trial.number:>5}  {trial.value:>12.4g}  {_flags(trial.params)}")
+    best_trial = ranked[0]
+    command = reproduce_command(config, fixed, best_trial.params, settings["timesteps"])
+    best = {"metric": metric, "direction": settings["direction"], "value": best_trial.value,
+            "trial": best_trial.number, "params": best_trial.params, "flags": _flags(best_trial.params),
+            "command": command, "trials": len(_finished(study)),
+            "folder": str(folder / f"trial-{best_trial.number:03d}")}
+    experiment.write_json(folder / BEST_FILE, best)
+    report(f"Best {metric}: {best_trial.value:.4g} (trial {best_trial.number}); "
+           f"written to {folder / BEST_FILE}")
+    report(f"Train with: {command}")
     return best

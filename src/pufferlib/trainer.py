@@ -41,10 +41,10 @@ import dataclasses
 import math
 import os
 import random
-import tempfile
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
+from itertools import repeat
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -52,13 +52,29 @@ import numpy as np
 import torch
 from torch import nn
 
-from pufferlib import spaces
+from pufferlib import distributed, spaces
+from pufferlib.checkpoint import (  # noqa: F401 (re-exported: the names predate checkpoint.py)
+    BEST_FILE,
+    CHECKPOINT_FILE,
+    HISTORY_DIR,
+    MODEL_FILE,
+    UnsafeCheckpointError,
+    _check_state_dict,
+    _is_checkpoint,
+    _load_file,
+    atomic_save,
+    check_weights_fit,
+    clean_stale_temporaries,
+    find_checkpoint,
+    load_weights,
+    save_best,
+    save_files,
+    save_history,
+)
 from pufferlib.exceptions import APIUsageError
 from pufferlib.frameworks.cleanrl import sample_logits
-from pufferlib.puffer_env import PufferEnv
-
-CHECKPOINT_FILE = "checkpoint.pt"
-MODEL_FILE = "model.pt"
+from pufferlib.normalization import RewardNormalizer, observation_normalizers
+from pufferlib.rollout import Batch, RolloutRunner, is_recurrent
 
 
 @dataclasses.dataclass
@@ -68,9 +84,11 @@ class TrainConfig:
     seed: int = 1
     torch_deterministic: bool = True
     device: str = "cpu"
-    torch_threads: int = 0
-    """Intra-op threads for torch; 0 leaves torch's default."""
+    torch_threads: int = 1
+    """Intra-op threads for torch (set process-wide); 0 leaves torch's default. One thread is
+    fastest for the small models RL uses on a CPU (torch's default can be 10-40x slower)."""
     total_timesteps: int = 1_000_000
+    """The run's total: a resumed run trains until its step count reaches this (not this many more)."""
     batch_size: int = 8192
     """Agent steps per update; a multiple of ``num_agents * bptt_horizon``."""
     minibatch_size: int = 2048
@@ -84,6 +102,10 @@ class TrainConfig:
     gae_lambda: float = 0.95
     reward_scale: float = 1.0
     """Rewards are multiplied by this before GAE (keeps value targets near unit scale)."""
+    normalize_rewards: bool = False
+    """Divide rewards by the running spread of each agent's discounted return and clip them to
+    [-10, 10] before GAE (CleanRL's NormalizeReward, kept for the whole run and checkpointed;
+    see ``pufferlib.normalization``). Applied before ``reward_scale``."""
     norm_adv: bool = True
     clip_coef: float = 0.2
     clip_vloss: bool = True
@@ -98,7 +120,14 @@ class TrainConfig:
     cpu_offload: bool = False
     """Keep rollout observations in (pinned) host memory when training on a GPU."""
     checkpoint_interval: int = 0
-    """Updates between checkpoints; 0 saves only when ``close()`` is called."""
+    """Updates between checkpoints; 0: by ``checkpoint_seconds`` alone (and at ``close()``)."""
+    checkpoint_seconds: float = 300.0
+    """Wall-clock seconds between checkpoints; 0: by ``checkpoint_interval`` alone."""
+    checkpoint_history: int = 3
+    """Earlier checkpoints kept under ``checkpoints/`` besides the latest (0: none)."""
+    score_metric: str = ""
+    """Episode statistic that picks ``best.pt`` (mean of the last 100 episodes); empty: ``score`` if the
+    env reports it, else ``episode_return``."""
     data_dir: str = "experiments"
 
     def __post_init__(self) -> None:
@@ -117,10 +146,40 @@ class TrainConfig:
                 f"train.minibatch_size ({self.minibatch_size}) must be a multiple of "
                 f"train.bptt_horizon ({self.bptt_horizon})."
             )
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise APIUsageError(f"train.{field.name} must be a finite number, got {value}.")
         if not 0.0 <= self.gamma <= 1.0 or not 0.0 <= self.gae_lambda <= 1.0:
             raise APIUsageError("train.gamma and train.gae_lambda must lie in [0, 1].")
         if self.learning_rate <= 0:
             raise APIUsageError(f"train.learning_rate must be positive, got {self.learning_rate}.")
+        non_negative = ("clip_coef", "vf_coef", "vf_clip_coef", "ent_coef", "max_grad_norm", "target_kl",
+                        "adam_eps", "reward_scale", "torch_threads", "checkpoint_interval",
+                        "checkpoint_seconds", "checkpoint_history")
+        for name in non_negative:
+            if getattr(self, name) < 0:
+                raise APIUsageError(f"train.{name} must not be negative, got {getattr(self, name)}.")
+        self.device = check_device(self.device)
+
+
+def check_device(device: str) -> str:
+    """``device`` if torch knows it and it is usable here; otherwise ``APIUsageError`` saying why."""
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise APIUsageError(
+            f"train.device {device!r} is not a torch device: use cpu, cuda, cuda:N or mps."
+        ) from None
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise APIUsageError(f"train.device {device!r}: CUDA is not available here; use --train.device cpu.")
+    if parsed.type == "cuda" and parsed.index is not None and parsed.index >= torch.cuda.device_count():
+        raise APIUsageError(f"train.device {device!r}: only {torch.cuda.device_count()} CUDA device(s).")
+    if parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise APIUsageError(f"train.device {device!r}: MPS is not available here; use --train.device cpu.")
+    if parsed.type not in ("cpu", "cuda", "mps"):
+        raise APIUsageError(f"train.device {device!r} is not supported: use cpu, cuda, cuda:N or mps.")
+    return device
 
 
 def seed_everything(seed: int, torch_deterministic: bool = True) -> None:
@@ -319,14 +378,25 @@ class TensorBoardLogger:
 
 
 class WandbLogger:
-    """Weights & Biases run; offline (``WANDB_MODE=offline``) unless the environment says otherwise."""
+    """Weights & Biases run; offline (``WANDB_MODE=offline``) unless the environment says otherwise.
+
+    The run id is kept in ``log_dir/wandb_run_id``: a resumed experiment continues the same
+    wandb run (``resume="allow"``) instead of starting a new one.
+    """
+
+    ID_FILE = "wandb_run_id"
 
     def __init__(self, project: str, name: str, config: Mapping[str, Any], log_dir: str | os.PathLike):
         from pufferlib.environments import try_import
 
         wandb = try_import("wandb", "wandb")
         mode = os.environ.get("WANDB_MODE", "offline")
-        self.run = wandb.init(project=project, name=name, config=dict(config), dir=str(log_dir), mode=mode)
+        id_file = Path(log_dir) / self.ID_FILE
+        run_id = id_file.read_text().strip() if id_file.is_file() else os.urandom(4).hex()
+        Path(log_dir).mkdir(parents=True, exist_ok=True)
+        id_file.write_text(run_id)
+        self.run = wandb.init(project=project, name=name, config=dict(config), dir=str(log_dir), mode=mode,
+                              id=run_id, resume="allow")
 
     def log(self, metrics: Mapping[str, float], step: int) -> None:
         self.run.log(dict(metrics), step=step)
@@ -335,44 +405,8 @@ class WandbLogger:
         self.run.finish()
 
 
-def atomic_save(obj: Any, path: str | os.PathLike) -> None:
-    """``torch.save`` to a temporary file in the same folder, then rename it over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def load_weights(path: str | os.PathLike, map_location: str | torch.device = "cpu"
-                 ) -> dict[str, torch.Tensor]:
-    """A policy ``state_dict`` from ``model.pt``, ``checkpoint.pt`` or an experiment folder."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / MODEL_FILE
-    if not path.is_file():
-        raise APIUsageError(
-            f"No checkpoint at {path}: pass a model.pt/checkpoint.pt file or an experiment folder."
-        )
-    data = torch.load(path, map_location=map_location, weights_only=True)
-    if isinstance(data, dict) and "model" in data and "optimizer" in data:
-        return data["model"]
-    return data
-
-
 # ---------------------------------------------------------------------------------------
 # The trainer
-
-
-def _is_recurrent(policy: nn.Module) -> bool:
-    return isinstance(getattr(policy, "lstm", None), nn.LSTM)
 
 
 class Trainer:
@@ -395,12 +429,30 @@ class Trainer:
         self.loggers = list(loggers)
         if cfg.torch_threads:
             torch.set_num_threads(cfg.torch_threads)
-        torch.manual_seed(cfg.seed)
-        self._rng = np.random.default_rng(cfg.seed)
+        # Under torch.distributed (torchrun) every rank trains this policy on its own envs, seeded
+        # apart; one rank alone is an ordinary run (rank 0, world size 1, the seed unchanged).
+        self.rank, self.world_size = distributed.rank(), distributed.world_size()
+        self.seed = distributed.rank_seed(cfg.seed, vecenv.num_envs)
+        torch.manual_seed(self.seed)
+        self._rng = np.random.default_rng(self.seed)
 
         self.device = torch.device(cfg.device)
         self.policy = policy.to(self.device)
-        self.recurrent = _is_recurrent(policy)
+        self._gradients = None
+        if self.world_size > 1:
+            # Every rank starts from rank 0's weights and averages gradients every minibatch,
+            # so the weights stay identical; collectives need the same layout on every rank.
+            distributed.check_same_on_every_rank(
+                "num_agents, batch_size, minibatch_size, bptt_horizon, update_epochs",
+                [vecenv.num_agents, cfg.batch_size, cfg.minibatch_size, cfg.bptt_horizon, cfg.update_epochs])
+            distributed.broadcast_module(self.policy)
+            self._gradients = distributed.GradientAverager(self.policy.parameters())
+        self.recurrent = is_recurrent(policy)
+        # Run-level normalisation (pufferlib.normalization): observation statistics live in the
+        # policy (saved with its weights), the return statistics here (saved in checkpoint.pt).
+        self.observation_normalizers = observation_normalizers(policy)
+        self.reward_normalizer = (RewardNormalizer(vecenv.num_agents, cfg.gamma)
+                                  if cfg.normalize_rewards else None)
         self.forward = torch.compile(policy, mode=cfg.compile_mode) if cfg.compile else policy
         # Fused Adam is one kernel per step, not several per parameter: small models are overhead-bound.
         self.optimizer = torch.optim.Adam(policy.parameters(), lr=cfg.learning_rate, eps=cfg.adam_eps,
@@ -413,24 +465,19 @@ class Trainer:
                 f"({num_agents}) times train.bptt_horizon ({cfg.bptt_horizon})."
             )
         self.horizon = cfg.batch_size // num_agents
-        # A native PufferEnv resets inside step(): its flagged observation starts the next episode.
-        self.reset_in_step = isinstance(vecenv.driver_env, PufferEnv)
+        # The rollout loop (per-agent LSTM state, episode starts, Box clipping) is shared with `play`.
+        self.runner = RolloutRunner(vecenv, policy, self.device, self.forward)
+        self.reset_in_step = self.runner.reset_in_step
         self.action_space = vecenv.single_action_space
-        if isinstance(self.action_space, spaces.Box):
-            self.action_low = self.action_space.low.astype(np.float32)
-            self.action_high = self.action_space.high.astype(np.float32)
 
         storage = torch.device("cpu") if cfg.cpu_offload else self.device
         lstm_shape = None
         if self.recurrent:
             lstm = policy.lstm
             lstm_shape = (lstm.num_layers, lstm.hidden_size)
-            self.lstm_h = torch.zeros((lstm.num_layers, num_agents, lstm.hidden_size), device=self.device)
-            self.lstm_c = torch.zeros_like(self.lstm_h)
         self.experience = Experience(num_agents, self.horizon, cfg.bptt_horizon,
                                      vecenv.single_observation_space, self.action_space, storage,
                                      lstm_shape, self.device)
-        self.previous_done = np.ones(num_agents, dtype=bool)
 
         self.global_step = 0
         self.update = 0
@@ -445,7 +492,13 @@ class Trainer:
         self._episode_infos: dict[str, list[float]] = defaultdict(list)
         self._last_report = (self.start_time, 0)
         self._rollout_start_step = 0
-        vecenv.async_reset(cfg.seed)
+        # Resume bookkeeping: steps and wall time before this session, the best score so far.
+        self.start_step = 0
+        self.elapsed_before = 0.0
+        self.best_score = -math.inf
+        self.scores: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=100))
+        self._last_checkpoint = time.monotonic()
+        vecenv.async_reset(self.seed)
 
     @property
     def done(self) -> bool:
@@ -460,69 +513,45 @@ class Trainer:
 
     # -- rollout ---------------------------------------------------------------------
 
-    @torch.inference_mode()
     def evaluate(self) -> None:
         """Collect one rollout: ``batch_size`` agent steps plus each agent's bootstrap step."""
-        exp, vecenv, device = self.experience, self.vecenv, self.device
+        exp = self.experience
         self._rollout_start_step = self.global_step
-        env_time = forward_time = 0.0
-        clock = time.perf_counter()
-        while not exp.full:
-            obs, rewards, terminals, truncations, infos, env_ids, masks = vecenv.recv()
-            now = time.perf_counter()
-            env_time += now - clock
-            clock = now
+        positions: dict[str, np.ndarray] = {}
 
-            env_ids = np.asarray(env_ids)
-            steps = exp.positions(env_ids)
-            self.global_step += len(env_ids)
-            if infos:
-                self._collect(infos)
-            done = terminals | truncations
-            if self.reset_in_step:
-                episode_starts, learnable = done, masks
-            else:
-                episode_starts, learnable = self.previous_done[env_ids], masks & ~done
-                self.previous_done[env_ids] = done
+        def observe(batch: Batch) -> None:
+            steps = positions["steps"] = exp.positions(batch.env_ids)
+            self.global_step += len(batch.env_ids) * self.world_size  # every rank collects as many
+            if batch.infos:
+                self._collect(batch.infos)
+            if batch.state is not None:
+                exp.store_lstm_state(batch.env_ids, steps, *batch.state)
 
-            obs_device = torch.from_numpy(obs).to(device, non_blocking=True)
-            if self.recurrent:
-                agents = torch.from_numpy(env_ids).to(device)
-                h, c = self.lstm_h[:, agents], self.lstm_c[:, agents]
-                if episode_starts.any():
-                    keep = torch.from_numpy(~episode_starts).to(device).view(1, -1, 1)
-                    h, c = h * keep, c * keep
-                exp.store_lstm_state(env_ids, steps, h, c)
-                logits, value, (h, c) = self.forward(obs_device, (h, c))
-                self.lstm_h[:, agents], self.lstm_c[:, agents] = h, c
-            else:
-                logits, value = self.forward(obs_device)
-            action, logprob, _ = sample_logits(logits)
-            action = action.cpu().numpy()
-            exp.store(env_ids, steps, obs if exp.observations_np is not None else obs_device, rewards,
-                      terminals, truncations, masks, learnable, episode_starts, action,
+        def act(batch: Batch, action: np.ndarray, logprob: torch.Tensor, value: torch.Tensor) -> None:
+            obs = batch.observations if exp.observations_np is not None else batch.observations_device
+            exp.store(batch.env_ids, positions["steps"], obs, batch.rewards, batch.terminals,
+                      batch.truncations, batch.masks, batch.learnable, batch.episode_starts, action,
                       logprob.cpu().numpy(), value.view(-1).cpu().numpy())
-            if isinstance(self.action_space, spaces.Box):
-                action = np.clip(action, self.action_low, self.action_high)
 
-            now = time.perf_counter()
-            forward_time += now - clock
-            clock = now
-            vecenv.send(action)
-            now = time.perf_counter()
-            env_time += now - clock
-            clock = now
-        self.timings["env"] += env_time
-        self.timings["forward"] += forward_time
+        runner = self.runner
+        before = dict(runner.timings)
+        runner.run(lambda: exp.full, observe=observe, act=act)
+        for phase in ("env", "forward"):
+            self.timings[phase] += runner.timings[phase] - before[phase]
 
     def _collect(self, infos: list[dict]) -> None:
+        # A native env summarises many finished episodes in one dict: their means, with the
+        # count under "n"; each statistic is weighted by that count.
         for info in infos:
+            count = int(info.get("n", 1))
             if "episode_return" in info:
-                self.episodes += 1
-                self.episode_returns.append(float(info["episode_return"]))
+                self.episodes += count
+                self.episode_returns.extend(repeat(float(info["episode_return"]), min(count, 100)))
             for key, value in info.items():
-                if isinstance(value, int | float | np.number) and not isinstance(value, complex):
-                    self._episode_infos[key].append(float(value))
+                numeric = isinstance(value, int | float | np.number) and not isinstance(value, complex)
+                if numeric and key != "n":
+                    self._episode_infos[key].extend(repeat(float(value), count))
+                    self.scores[key].extend(repeat(float(value), min(count, 100)))
 
     # -- learning --------------------------------------------------------------------
 
@@ -535,7 +564,10 @@ class Trainer:
 
         horizon, width = self.horizon, self.horizon + 1
         advantages = np.zeros_like(exp.values)
-        rewards = exp.rewards * cfg.reward_scale if cfg.reward_scale != 1.0 else exp.rewards
+        rewards = exp.rewards
+        if self.reward_normalizer is not None:
+            rewards = self.reward_normalizer.normalize(rewards, exp.terminals | exp.truncations, exp.masks)
+        rewards = rewards * cfg.reward_scale if cfg.reward_scale != 1.0 else rewards
         advantages[:, :horizon] = compute_gae(exp.values, rewards, exp.terminals, exp.truncations,
                                               cfg.gamma, cfg.gae_lambda)
         learnable = exp.learnable.copy()
@@ -605,6 +637,8 @@ class Trainer:
 
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
+                if self._gradients is not None:
+                    self._gradients.average()
                 nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm)
                 self.optimizer.step()
 
@@ -613,7 +647,9 @@ class Trainer:
                     clip_fraction = torch.dot(((ratio - 1).abs() > cfg.clip_coef).float(), w)
                     stats.append(torch.stack([policy_loss, value_loss, entropy_mean, approx_kl, clip_fraction,
                                               loss]))
-                if cfg.target_kl and approx_kl.item() > cfg.target_kl:
+                # Ranks stop together (on the mean KL), or the next all-reduce would never be matched.
+                if cfg.target_kl and (approx_kl.item() if self._gradients is None else
+                                      distributed.all_reduce_mean(approx_kl.item())) > cfg.target_kl:
                     stop = True
                     break
 
@@ -623,6 +659,13 @@ class Trainer:
             "clipfrac": means[4], "loss": means[5], "explained_variance": explained,
             "learning_rate": self.optimizer.param_groups[0]["lr"], "minibatches": float(len(stats)),
         }
+        if self.observation_normalizers:
+            # After the update: the statistics stay fixed while a rollout is collected and learned
+            # from, so stored log-probabilities and values match the training pass.
+            seen = torch.from_numpy(exp.masks[:, :horizon]).to(exp.observations.device)
+            observations = exp.observations[:, :horizon][seen]
+            for normalizer in self.observation_normalizers:
+                normalizer.update(observations)
         exp.carry_over()
         self.update += 1
         self.timings["learn"] += time.perf_counter() - start
@@ -638,9 +681,23 @@ class Trainer:
         metrics = self.metrics()
         for logger in self.loggers:
             logger.log(metrics, self.global_step)
-        if cfg.checkpoint_interval and self.update % cfg.checkpoint_interval == 0:
+        if self.rank == 0 and self.checkpoint_due():
             self.save_checkpoint()
         return metrics
+
+    def checkpoint_due(self) -> bool:
+        """True when ``checkpoint_interval`` updates or ``checkpoint_seconds`` have passed since the last."""
+        cfg = self.config
+        by_updates = bool(cfg.checkpoint_interval) and self.update % cfg.checkpoint_interval == 0
+        by_time = bool(cfg.checkpoint_seconds) and (
+            time.monotonic() - self._last_checkpoint >= cfg.checkpoint_seconds)
+        return by_updates or by_time
+
+    def score(self) -> float:
+        """The run's score: mean ``score_metric`` over the last 100 episodes (nan before any)."""
+        metric = self.config.score_metric or ("score" if self.scores.get("score") else "episode_return")
+        values = self.scores.get(metric)
+        return float(np.mean(values)) if values else math.nan
 
     def _forward_segments(self, starts: np.ndarray, length: int) -> tuple[Any, torch.Tensor, np.ndarray]:
         """Policy outputs for the ``length``-step segments of the rollout grid beginning at ``starts``.
@@ -708,6 +765,7 @@ class Trainer:
         metrics: dict[str, float] = {
             "global_step": float(self.global_step), "update": float(self.update), "sps": self.sps,
             "episodes": float(self.episodes), "elapsed": elapsed,
+            "wall_time": self.elapsed_before + elapsed, "score": self.score(),
         }
         metrics.update({f"losses/{k}": v for k, v in self.losses.items()})
         metrics.update({f"environment/{k}": v for k, v in self.stats.items()})
@@ -715,7 +773,8 @@ class Trainer:
         return metrics
 
     def save_checkpoint(self) -> Path:
-        """Write ``checkpoint.pt`` (weights + trainer state) and ``model.pt`` (weights) atomically."""
+        """Write ``model.pt`` (weights) and ``checkpoint.pt`` (weights + trainer state) as one
+        save: ``checkpoint.pt`` commits it (see ``save_files``); crashed saves leave nothing."""
         weights = {k: v.detach().cpu() for k, v in self.policy.state_dict().items()}
         state = {
             "model": weights,
@@ -724,9 +783,20 @@ class Trainer:
             "update": self.update,
             "episodes": self.episodes,
             "torch_rng_state": torch.get_rng_state(),
+            "reward_normalizer": (self.reward_normalizer.state_dict()
+                                  if self.reward_normalizer is not None else None),
+            "numpy_rng": self._rng.bit_generator.state,
+            "wall_time": self.elapsed_before + time.perf_counter() - self.start_time,
+            "scores": {key: list(values) for key, values in self.scores.items()},
         }
-        atomic_save(state, self.exp_dir / CHECKPOINT_FILE)
-        atomic_save(weights, self.exp_dir / MODEL_FILE)
+        score = self.score()
+        if math.isfinite(score) and score > self.best_score:
+            self.best_score = score
+            save_best(self.exp_dir, weights, score, self.global_step)
+        state["best_score"] = self.best_score
+        save_files(self.exp_dir, state)
+        save_history(self.exp_dir, state, self.global_step, self.config.checkpoint_history)
+        self._last_checkpoint = time.monotonic()
         return self.exp_dir
 
     def load_checkpoint(self, path: str | os.PathLike) -> None:
@@ -736,23 +806,65 @@ class Trainer:
             path = path / CHECKPOINT_FILE
         if not path.is_file():
             raise APIUsageError(f"No checkpoint to resume from at {path}.")
-        state = torch.load(path, map_location=self.device, weights_only=True)
-        self.policy.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        state = _load_file(path, self.device)
+        if not _is_checkpoint(state):
+            raise APIUsageError(
+                f"{path} holds only policy weights (a model.pt), not a training checkpoint: resume "
+                f"from the experiment folder or its {CHECKPOINT_FILE}; model.pt is for evaluation."
+            )
+        missing = [k for k in ("global_step", "update", "torch_rng_state") if k not in state]
+        if missing:
+            raise APIUsageError(f"Checkpoint {path} lacks {', '.join(missing)}: it was not written by "
+                                "pufferlib's Trainer. Resume from a checkpoint.pt it saved.")
+        weights = _check_state_dict(state["model"], path)
+        check_weights_fit(self.policy, weights, path)
+        self.policy.load_state_dict(weights)
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (ValueError, KeyError, RuntimeError) as e:
+            raise APIUsageError(f"The optimizer state in {path} does not fit this policy's optimizer "
+                                f"({e}): resume with the same policy and optimizer settings.") from e
         self.global_step = int(state["global_step"])
         self.update = int(state["update"])
         self.episodes = int(state.get("episodes", 0))
+        if self.reward_normalizer is not None and state.get("reward_normalizer") is not None:
+            self.reward_normalizer.load_state_dict(state["reward_normalizer"])
         torch.set_rng_state(state["torch_rng_state"].cpu())
-        self._rollout_start_step = self.global_step
-        self._last_report = (time.perf_counter(), self.global_step)
+        if isinstance(state.get("numpy_rng"), dict):
+            self._rng.bit_generator.state = state["numpy_rng"]
+        self.elapsed_before = float(state.get("wall_time", 0.0))
+        self.best_score = float(state.get("best_score", -math.inf))
+        for key, values in (state.get("scores") or {}).items():
+            self.scores[key].extend(float(v) for v in values)
+        self._rollout_start_step = self.start_step = self.global_step
+        self.start_time = time.perf_counter()
+        self._last_report = (self.start_time, self.global_step)
 
-    def run(self, callback: Callable[[Trainer], Any] | None = None) -> dict[str, float]:
-        """Train until ``total_timesteps``; ``callback(trainer)`` runs after every update."""
-        while not self.done:
-            self.evaluate()
-            self.train()
-            if callback is not None and callback(self) is False:
-                break
+    def run(self, callback: Callable[[Trainer], Any] | None = None, progress: bool = True,
+            interval: float = 5.0) -> dict[str, float]:
+        """Train until ``total_timesteps``; ``callback(trainer)`` runs after every update.
+
+        With ``progress`` (the default) a progress line like ``puffer train --progress plain``
+        is printed to stdout at most every ``interval`` seconds, and once at the end.
+        Returning False from ``callback`` stops training.
+        """
+        dashboard = None
+        if progress:
+            from pufferlib.dashboard import Dashboard
+
+            dashboard = Dashboard(self.exp_id, self.exp_id, self.config.total_timesteps, live=False,
+                                  interval=interval)
+        try:
+            while not self.done:
+                self.evaluate()
+                self.train()
+                if dashboard is not None:
+                    dashboard.update(self.metrics())
+                if callback is not None and callback(self) is False:
+                    break
+        finally:
+            if dashboard is not None:
+                dashboard.close()
         return self.metrics()
 
     def close(self, save: bool = True) -> Path | None:

@@ -73,7 +73,7 @@ def test_observations_are_the_physics_state():
 
 @needs_dm_control
 def test_time_limit_truncates_and_stats_report_the_raw_return():
-    raw, normalized = balance(normalize=False, time_limit=0.5), balance(time_limit=0.5)
+    raw, normalized = balance(normalize=False, time_limit=0.5), balance(normalize=True, time_limit=0.5)
     raw.reset(seed=1)
     normalized.reset(seed=1)
     raw_sum = 0.0

@@ -48,7 +48,7 @@ def test_unknown_name_lists_the_tasks(name):
 
 @needs_mujoco
 def test_spaces_and_wrappers():
-    env = mujoco.make_env("HalfCheetah-v5")
+    env = mujoco.make_env("HalfCheetah-v5", normalize=True)
     obs, info = env.reset(seed=0)
     assert isinstance(env.env, EmptyResetInfo) and info == {}
     assert env.single_observation_space.shape == (17,) and obs.dtype == np.float32
@@ -62,7 +62,8 @@ def test_spaces_and_wrappers():
 
 @needs_mujoco
 def test_stats_report_the_raw_return_under_reward_normalisation():
-    raw, normalized = mujoco.make_env("Hopper-v5", normalize=False), mujoco.make_env("Hopper-v5")
+    raw = mujoco.make_env("Hopper-v5", normalize=False)
+    normalized = mujoco.make_env("Hopper-v5", normalize=True)
     raw.reset(seed=2)
     normalized.reset(seed=2)
     action = np.full(3, 0.8, np.float32)
@@ -107,7 +108,7 @@ def test_seeded_and_picklable():
 
 @needs_mujoco
 def test_episode_stats_sit_below_the_normalisation():
-    outer, inner = [], mujoco.make_env("HalfCheetah-v5").env
+    outer, inner = [], mujoco.make_env("HalfCheetah-v5", normalize=True).env
     while not isinstance(inner, EpisodeStats):
         outer.append(type(inner))
         inner = inner.env

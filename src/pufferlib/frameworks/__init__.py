@@ -1,1 +1,2 @@
-"""Bindings to RL frameworks: ``cleanrl`` (PyTorch policies) and ``sb3`` (Stable-Baselines3)."""
+"""Bindings to RL frameworks: ``cleanrl`` (PyTorch policies), ``sb3`` (Stable-Baselines3) and
+``rllib`` (RLlib's new API stack)."""

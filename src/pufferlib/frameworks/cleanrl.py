@@ -16,7 +16,24 @@ import torch
 from torch import nn
 from torch.distributions import Normal
 
+from pufferlib.exceptions import APIUsageError
+
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def _shaped_action(action: torch.Tensor | None, shape: torch.Size | tuple, what: str
+                   ) -> torch.Tensor | None:
+    """``action`` reshaped to ``shape``: 1.0 trainers store actions as ``(B, T)`` (or with a
+    trailing 1) and score them against ``(B * T, ...)`` logits."""
+    if action is None or tuple(action.shape) == tuple(shape):
+        return action
+    if action.numel() != math.prod(shape):
+        raise APIUsageError(
+            f"sample_logits: a given action of shape {tuple(action.shape)} ({action.numel()} "
+            f"elements) does not match {what}, which need {tuple(shape)} ({math.prod(shape)} "
+            "elements): pass one action per row of the logits."
+        )
+    return action.reshape(shape)
 
 
 def _categorical(logits: torch.Tensor, action: torch.Tensor | None
@@ -61,14 +78,20 @@ def sample_logits(logits: Any, action: torch.Tensor | None = None
     - Box, a ``torch.distributions.Normal`` over ``(B, *shape)``: ``action (B, *shape)``;
       log-prob and entropy summed over action dimensions.
 
-    ``logprob`` and ``entropy`` are ``(B,)``; a batch of one keeps its batch dimension.
+    ``logprob`` and ``entropy`` are ``(B,)``; a batch of one keeps its batch dimension. A
+    given ``action`` may have any shape with the right number of elements (e.g. ``(B, T)``
+    against ``(B * T, n)`` logits) and is reshaped; a wrong element count is an
+    ``APIUsageError``.
     """
     if isinstance(logits, torch.Tensor):
-        return _categorical(logits, action)
+        what = f"logits {tuple(logits.shape)}"
+        return _categorical(logits, _shaped_action(action, logits.shape[:-1], what))
     if isinstance(logits, Normal):
-        return _normal(logits, action)
-    if isinstance(logits, (list, tuple)) and all(isinstance(c, torch.Tensor) for c in logits):
-        return _multi_categorical(logits, action)
+        what = f"a Normal over {tuple(logits.loc.shape)}"
+        return _normal(logits, _shaped_action(action, logits.loc.shape, what))
+    if isinstance(logits, (list, tuple)) and logits and all(isinstance(c, torch.Tensor) for c in logits):
+        shape = (*logits[0].shape[:-1], len(logits))
+        return _multi_categorical(logits, _shaped_action(action, shape, f"{len(logits)} logits tensors"))
     raise TypeError(
         f"sample_logits: expected a logits tensor, a list of logits tensors or a Normal, got "
         f"{type(logits).__name__}."

@@ -13,11 +13,12 @@ from typing import Any
 from pufferlib.exceptions import APIUsageError
 from pufferlib.vector.autotune import autotune
 from pufferlib.vector.base import VecEnv
-from pufferlib.vector.multiprocess import Multiprocessing, WorkerError
+from pufferlib.vector.multiprocess import Multiprocessing, WorkerError, WorkerTimeoutError
 from pufferlib.vector.ray_actors import Ray
 from pufferlib.vector.serial import Serial
 
-__all__ = ["Multiprocessing", "Ray", "Serial", "VecEnv", "WorkerError", "autotune", "make"]
+__all__ = ["Multiprocessing", "Ray", "Serial", "VecEnv", "WorkerError", "WorkerTimeoutError", "autotune",
+           "make"]
 
 _BACKENDS_BY_NAME = {"serial": "Serial", "multiprocessing": "Multiprocessing", "ray": "Ray"}
 
@@ -45,8 +46,12 @@ def make(env_creator_or_creators: Callable | Sequence[Callable], env_args: Any =
     ``env_creator_or_creators`` is one creator or a list of ``num_envs`` creators (then
     ``env_args``/``env_kwargs`` are lists too). Each creator must return a Puffer env
     (``GymnasiumPufferEnv``, ``PettingZooPufferEnv`` or ``PufferEnv``). ``backend`` is a
-    class or its name. Keyword arguments: ``num_workers``, ``batch_size`` (envs per batch),
-    ``zero_copy``, and for ``Multiprocessing`` ``start_method``.
+    class or its name; ``env_kwargs`` is a dict or any mapping (a ``pufferlib.Namespace``, as
+    1.0 trainers pass). Keyword arguments: ``num_workers``, ``batch_size`` (envs per batch),
+    ``zero_copy``; for ``Multiprocessing`` ``start_method``; for ``Multiprocessing`` and
+    ``Ray`` ``timeout`` (seconds a worker may take to build its envs or answer a reset or
+    step before ``WorkerTimeoutError``; default ``None``: wait, with one warning after 60 s).
+    Options are passed on only when given.
     """
     backend_class = _resolve_backend(backend)
     for key in kwargs:

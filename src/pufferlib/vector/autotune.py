@@ -169,13 +169,16 @@ def autotune(env_creator: Callable, batch_size: int, max_envs: int = 1024, model
     say(f"Testing {len(candidates)} configurations for ~{time_per_test}s each on {cores} physical core(s)")
 
     results = []
-    for config in candidates:
+    for number, config in enumerate(candidates, 1):
+        trial = f"  [{number}/{len(candidates)}]"
         try:
             sps = _measure(env_creator, env_args, env_kwargs, config, model_forward_s, time_per_test)
         except Exception as e:  # a configuration that cannot run here is reported, not fatal
-            say(f"  skipped {config}: {type(e).__name__}: {e}")
+            say(f"{trial} skipped {config}: {type(e).__name__}: {e}")
             continue
         results.append((sps, config))
+        say(f"{trial} {config['backend']} num_envs={config['num_envs']} workers={config['num_workers']} "
+            f"batch={config['batch_size']}: {sps:,.0f} agent steps/s", flush=True)
     if not results:
         raise APIUsageError("No configuration could run this env; see the messages above.")
     results.sort(key=lambda r: -r[0])

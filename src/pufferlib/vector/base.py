@@ -16,6 +16,7 @@ import numpy as np
 
 from pufferlib import spaces
 from pufferlib.exceptions import APIUsageError
+from pufferlib.puffer_env import PufferEnv
 from pufferlib.spaces import joint_space
 from pufferlib.vector.buffers import Buffers
 from pufferlib.vector.config import PoolConfig, check_seeds
@@ -95,6 +96,8 @@ class VecEnv:
         self.single_observation_space = driver_env.single_observation_space
         self.single_action_space = driver_env.single_action_space
         self.agents_per_env = int(driver_env.num_agents)
+        # A native PufferEnv seeds its games itself, one seed apart (see check_seeds).
+        self._native = isinstance(driver_env, PufferEnv)
         self.num_envs, self.num_workers = pool.num_envs, pool.num_workers
         self.batch_size, self.zero_copy = pool.batch_size, pool.zero_copy
         self.envs_per_worker = pool.envs_per_worker
@@ -180,7 +183,7 @@ class VecEnv:
     def async_reset(self, seed: Any = 42) -> None:
         """Start resetting every env; the next ``recv`` returns the first batch."""
         self._check_usable("async_reset")
-        seeds = check_seeds(seed, self.num_envs)
+        seeds = check_seeds(seed, self.num_envs, self.agents_per_env if self._native else 1)
         try:
             pending = [w for w, flying in enumerate(self._in_flight) if flying]
             if pending:

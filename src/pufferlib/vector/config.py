@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,8 +41,8 @@ def normalize_creators(env_creators: Any, env_args: Any, env_kwargs: Any,
 
     ``env_creators`` is one callable (used for every env) or a list of ``num_envs``
     callables. With one creator, ``env_args`` is one argument list and ``env_kwargs`` is one
-    dict (or a list of ``num_envs`` dicts); with a list of creators, they are ``None`` or lists
-    of ``num_envs`` argument lists and dicts.
+    mapping (a dict or a ``pufferlib.Namespace``) or a list of ``num_envs`` of them; with a
+    list of creators, they are ``None`` or lists of ``num_envs`` argument lists and mappings.
     """
     num_envs = check_num_envs(num_envs)
     many = isinstance(env_creators, (list, tuple))
@@ -79,10 +79,11 @@ def normalize_creators(env_creators: Any, env_args: Any, env_kwargs: Any,
 
     if env_kwargs is None:
         kwargs = [{} for _ in range(num_envs)]
-    elif isinstance(env_kwargs, dict) and not many:
+    elif isinstance(env_kwargs, Mapping) and not many:
+        # Any mapping: 1.0 trainers pass a pufferlib.Namespace here.
         kwargs = [dict(env_kwargs) for _ in range(num_envs)]
     elif isinstance(env_kwargs, (list, tuple)):
-        if len(env_kwargs) != num_envs or not all(isinstance(k, dict) for k in env_kwargs):
+        if len(env_kwargs) != num_envs or not all(isinstance(k, Mapping) for k in env_kwargs):
             raise APIUsageError(
                 f"env_kwargs as a list needs one dict per env ({num_envs}), got {env_kwargs!r}."
             )
@@ -204,12 +205,30 @@ def serial_num_workers(num_envs: int, batch_size: int | None) -> int:
     return num_envs // math.gcd(num_envs, batch_size or num_envs)
 
 
-def check_seeds(seed: Any, num_envs: int) -> list[int | None]:
-    """``seed`` -> one seed per env: ``s + i``, a list used as given, or ``None`` (unseeded)."""
+SEED_LIMIT = 2 ** 32  # numpy's SeedSequence and most env RNGs take seeds in [0, 2**32)
+
+
+def check_seeds(seed: Any, num_envs: int, stride: int = 1) -> list[int | None]:
+    """``seed`` -> one seed per env: ``s + i * stride``, a list used as given, or ``None`` (unseeded).
+
+    ``stride`` is 1 for envs that host one game; a native ``PufferEnv`` seeds each of its
+    games from its own seed (game ``g`` of the env gets ``seed + g``), so it is given a stride
+    of its agent count: every game of the vecenv then gets the same seed however the games
+    are split into envs and workers. Every resulting seed must lie in ``[0, 2**32)``;
+    anything else is an ``APIUsageError`` raised here, before any env or worker sees it
+    (every backend calls this first).
+    """
     if seed is None:
         return [None] * num_envs
     if _is_int(seed):
-        return [int(seed) + i for i in range(num_envs)]
+        seeds = [int(seed) + i * stride for i in range(num_envs)]
+        last = seeds[-1] + stride - 1
+        if not (seeds[0] >= 0 and last < SEED_LIMIT):
+            raise APIUsageError(
+                f"seed={seed} gives seeds {seeds[0]}..{last} (env i gets seed + i * {stride}), outside "
+                f"[0, 2**32): pass a seed in [0, {SEED_LIMIT - num_envs * stride}] for {num_envs} envs."
+            )
+        return seeds
     if isinstance(seed, (list, tuple, np.ndarray)):
         seeds = list(seed)
         if len(seeds) != num_envs:
@@ -219,6 +238,11 @@ def check_seeds(seed: Any, num_envs: int) -> list[int | None]:
             )
         if not all(s is None or _is_int(s) for s in seeds):
             raise APIUsageError(f"Seeds must be integers or None, got {seeds!r}.")
+        bad = [(i, int(s)) for i, s in enumerate(seeds) if s is not None and not 0 <= int(s) < SEED_LIMIT]
+        if bad:
+            raise APIUsageError(
+                f"Seeds must lie in [0, 2**32); got {', '.join(f'env {i}: {s}' for i, s in bad[:3])}."
+            )
         return [None if s is None else int(s) for s in seeds]
     raise APIUsageError(f"seed must be an int, a list of {num_envs} ints, or None, got {seed!r}.")
 

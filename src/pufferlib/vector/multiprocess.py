@@ -13,6 +13,11 @@ try (``sched_yield``), because the answer usually comes that fast; then it block
 periodically: the parent checks that every worker is alive, a worker that its parent is.
 When batches may be formed from any ready workers (``zero_copy=False``), workers also
 post a shared ``wake`` semaphore so the parent can block on "any worker finished".
+
+Hung workers: with ``timeout=SECONDS`` a worker that has not answered a command (building
+its envs, reset or step) within that time raises ``WorkerTimeoutError``; without it, a
+worker silent for ``SILENT_WARNING_S`` gets one warning naming it. Either way ``close()``
+kills a worker that does not stop by itself.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import pickle
 import signal
 import time
 import traceback
+import warnings
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -57,6 +63,9 @@ WORKER_SPIN_S = 50e-6
 PARENT_POLL_S = 0.2  # how often a blocked parent checks that its workers are alive
 WORKER_POLL_S = 0.5  # how often a blocked worker checks that its parent is alive
 CLOSE_GRACE_S = 2.0  # close(): how long workers get to exit by themselves
+SILENT_WARNING_S = 60.0  # without a timeout: warn once about a worker silent this long
+
+_DOING = {STEP: "stepping its envs", RESET: "resetting its envs"}
 
 
 class WorkerError(RuntimeError):
@@ -67,6 +76,53 @@ class WorkerError(RuntimeError):
         super().__init__(message)
         self.message = message
         self.worker_index = worker_index
+
+
+class WorkerTimeoutError(WorkerError, TimeoutError):
+    """A worker did not answer within the vecenv's ``timeout``: stopped (SIGSTOP), stuck in
+    a C call, deadlocked or just too slow. ``worker_index``, ``pid`` and ``state`` (the
+    process state, e.g. ``'T (stopped)'``) say which and how. The vecenv can only be
+    closed afterwards; ``close()`` kills the stuck worker."""
+
+    def __init__(self, message: str, worker_index: int, pid: int | None, state: str):
+        super().__init__(message, worker_index)
+        self.pid = pid
+        self.state = state
+
+    def __reduce__(self) -> tuple:
+        return type(self), (self.message, self.worker_index, self.pid, self.state)
+
+
+def process_state(pid: int | None) -> str:
+    """The kernel's state of process ``pid`` (``'S (sleeping)'``, ``'T (stopped)'``, ...)."""
+    if pid is None:
+        return "not started"
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("State:"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    try:
+        import psutil
+
+        return psutil.Process(pid).status()
+    except Exception:  # noqa: BLE001 - psutil missing, or the process is gone: state unknown
+        return "unknown"
+
+
+def check_timeout(timeout: Any) -> float | None:
+    """``timeout`` as positive finite seconds, or ``None`` (no hard timeout)."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float, np.integer, np.floating)) or not (
+            0 < float(timeout) < float("inf")):
+        raise APIUsageError(
+            f"timeout must be a positive number of seconds (how long a worker may take to answer) "
+            f"or None for no limit, got {timeout!r}."
+        )
+    return float(timeout)
 
 
 class RemoteTraceback(Exception):
@@ -197,11 +253,15 @@ class _Workers:
         self.commands = commands
         self.driver = driver
         self.closed = False
+        self.stuck: set[int] = set()  # workers that timed out: killed at once on shutdown
 
     def shutdown(self) -> None:
         if self.closed or os.getpid() != self.owner_pid:
             return
         self.closed = True
+        for w in self.stuck:
+            if w < len(self.processes) and self.processes[w].is_alive():
+                self.processes[w].kill()  # SIGKILL also ends a stopped (SIGSTOP) process
         self.commands[:] = CLOSE
         for go in self.go:
             go.release()
@@ -220,8 +280,11 @@ class _Workers:
         try:
             self.driver.close()
         finally:
-            # Dropping the semaphores unlinks their names (spawn) right away.
-            self.processes, self.conns, self.go, self.done, self.wake = [], [], [], [], None
+            # Dropping the semaphores unlinks their names (spawn) right away. The lists are
+            # emptied in place: a caught exception's traceback may still hold them.
+            for items in (self.processes, self.conns, self.go, self.done):
+                items.clear()
+            self.wake = None
 
 
 class Multiprocessing(VecEnv):
@@ -237,16 +300,23 @@ class Multiprocessing(VecEnv):
 
     An exception in an env is re-raised by ``recv``/``reset`` with its original traceback
     (as ``__cause__``) and the worker index; a worker that dies raises ``WorkerError``
-    within ``PARENT_POLL_S``. ``close()`` (also at exit) stops every worker, then frees the
+    within ``PARENT_POLL_S``. ``timeout`` (seconds, default ``None``: no limit) bounds how
+    long a worker may take to build its envs or to answer a reset or step; past it,
+    ``WorkerTimeoutError`` names the worker, its pid and its process state, and the vecenv
+    can only be closed. Without a timeout, a worker silent for ``SILENT_WARNING_S`` seconds
+    gets one ``RuntimeWarning``. ``close()`` (also at exit) stops every worker, then frees the
     shared memory. ``start_method`` is ``'fork'``, ``'spawn'`` or ``'forkserver'``
     (default: the platform's); the latter two need picklable creators.
     """
 
-    options = (*VecEnv.options, "start_method")
+    options = (*VecEnv.options, "start_method", "timeout")
 
     def __init__(self, env_creators: Callable | Sequence[Callable], env_args: Any = None,
                  env_kwargs: Any = None, num_envs: int = 1, num_workers: int | None = None,
-                 batch_size: int | None = None, zero_copy: bool = True, start_method: str | None = None):
+                 batch_size: int | None = None, zero_copy: bool = True, start_method: str | None = None,
+                 timeout: float | None = None):
+        self.timeout = check_timeout(timeout)
+        self._warned_silent = False
         creators, args, kwargs = normalize_creators(env_creators, env_args, env_kwargs, num_envs)
         cores = physical_cores()
         pool = resolve_pool(num_envs, num_workers, batch_size, zero_copy,
@@ -274,6 +344,8 @@ class Multiprocessing(VecEnv):
             self._wake_debt = 0
             self._go, self._done, self._wake = workers.go, workers.done, workers.wake
             self._commands, self._messages = buffers.commands, buffers.messages
+            self._sent_at = [time.monotonic()] * pool.num_workers  # when each was last commanded
+            self._processes = workers.processes
             reference = env_signature(driver)
             per_worker = pool.envs_per_worker
             for w in range(pool.num_workers):
@@ -304,9 +376,11 @@ class Multiprocessing(VecEnv):
             b = self._buffers
             b.seeded[:] = [s is not None for s in seeds]
             b.seeds[:] = [0 if s is None else s for s in seeds]
-        commands, go = self._commands, self._go
+        commands, go, sent_at = self._commands, self._go, self._sent_at
+        now = time.monotonic()
         for w in workers:
             commands[w] = command
+            sent_at[w] = now
             go[w].release()
 
     def _wait(self, candidates: Sequence[int], count: int) -> list[int]:
@@ -317,10 +391,8 @@ class Multiprocessing(VecEnv):
             if ready[w]:
                 ready[w] = False
                 continue
-            done = done_semaphores[w]
-            if not _spin_acquire(done, PARENT_SPIN_S):
-                while not done.acquire(True, PARENT_POLL_S):
-                    self._check_alive()
+            if not _spin_acquire(done_semaphores[w], PARENT_SPIN_S):
+                self._block(w)
             if messages.item(w) != NO_MESSAGE:
                 self._collect(w)
         return list(candidates)
@@ -333,6 +405,16 @@ class Multiprocessing(VecEnv):
 
     # ---------------------------------------------------------------------------------
     # Internals
+
+    def _block(self, w: int) -> None:
+        """Sleep until worker ``w`` posts ``done``, checking liveness and the timeout."""
+        # No local holds the semaphore: a raised error's traceback must not keep it alive.
+        while not self._done[w].acquire(True, self._poll_s()):
+            self._check_alive()
+            self._check_silent([w])
+
+    def _poll_s(self) -> float:
+        return PARENT_POLL_S if self.timeout is None else min(PARENT_POLL_S, self.timeout / 4)
 
     def _wait_any(self, candidates: list[int], count: int) -> list[int]:
         """Collect finished workers among ``candidates`` until ``count`` are ready."""
@@ -355,8 +437,9 @@ class Multiprocessing(VecEnv):
                 break
             if time.perf_counter() < deadline:
                 os.sched_yield()
-            elif not wake.acquire(True, PARENT_POLL_S):
+            elif not wake.acquire(True, self._poll_s()):
                 self._check_alive()
+                self._check_silent(pending)
             elif self._wake_debt:
                 self._wake_debt -= 1
         chosen = ready[:count]
@@ -369,8 +452,13 @@ class Multiprocessing(VecEnv):
         message = self._messages.item(w)
         if message == NO_MESSAGE:
             return
+        conn = self._conns[w]
+        # The worker writes its payload right after posting done; wait for it under the timeout.
+        while not conn.poll(self._poll_s()):
+            self._check_alive()
+            self._check_silent([w])
         try:
-            payload = pickle.loads(self._conns[w].recv_bytes())
+            payload = pickle.loads(conn.recv_bytes())
         except (EOFError, OSError) as e:
             raise self._died(w) from e
         if message == INFOS:
@@ -392,6 +480,32 @@ class Multiprocessing(VecEnv):
         for w, process in enumerate(self._processes):
             if process.exitcode is not None:
                 raise self._died(w)
+
+    def _check_silent(self, pending: Sequence[int], doing: str | None = None) -> None:
+        """Raise ``WorkerTimeoutError`` (or warn once, without a timeout) when the longest
+        silent of the ``pending`` workers has exceeded the limit."""
+        if not pending:
+            return
+        w = min(pending, key=self._sent_at.__getitem__)
+        silent = time.monotonic() - self._sent_at[w]
+        if doing is None:
+            doing = _DOING.get(int(self._commands[w]), "answering")
+        if self.timeout is not None and silent > self.timeout:
+            pid = self._processes[w].pid
+            state = process_state(pid)
+            self._workers.stuck.add(w)
+            raise WorkerTimeoutError(
+                f"Env {self._worker_label(w)} has not answered for {silent:.1f}s while {doing} "
+                f"(timeout={self.timeout:g}s); its process state is {state}. Close this vecenv "
+                "(close() kills the stuck worker) and make a new one, or raise timeout if the "
+                "env is this slow.", w, pid, state)
+        if self.timeout is None and silent > SILENT_WARNING_S and not self._warned_silent:
+            self._warned_silent = True
+            warnings.warn(
+                f"Env {self._worker_label(w)} has not answered for {silent:.0f}s while {doing}; its "
+                f"process state is {process_state(self._processes[w].pid)}. It may be stuck: pass "
+                "timeout=SECONDS to pufferlib.vector.make / Multiprocessing to raise an error instead "
+                "of waiting forever.", RuntimeWarning, stacklevel=2)
 
     def _raise_remote(self, w: int, exc_bytes: bytes | None, summary: str, remote_tb: str) -> None:
         label = self._worker_label(w)
@@ -416,7 +530,9 @@ class Multiprocessing(VecEnv):
         pending = dict(enumerate(self._conns))
         while pending:
             waitables = list(pending.values()) + [self._processes[w].sentinel for w in pending]
-            multiprocessing.connection.wait(waitables)
+            if not multiprocessing.connection.wait(waitables, self._poll_s()):
+                self._check_silent(list(pending), "building its envs")
+                continue
             for w, conn in list(pending.items()):
                 if conn.poll():
                     try:

@@ -1,8 +1,8 @@
-"""Classic control (Gymnasium): CartPole, Pendulum and MountainCarContinuous.
+"""Classic control (Gymnasium): CartPole, Acrobot, Pendulum and MountainCarContinuous.
 
-``env_creator(name)`` accepts the short names ``cartpole``, ``pendulum`` and
-``mountaincar_continuous`` or the Gymnasium ids ``CartPole-v1``, ``Pendulum-v1`` and
-``MountainCarContinuous-v0``. Each env is wrapped in ``EpisodeStats`` and
+``env_creator(name)`` accepts the short names ``cartpole``, ``acrobot``, ``pendulum`` and
+``mountaincar_continuous`` or the Gymnasium ids ``CartPole-v1``, ``Acrobot-v1``,
+``Pendulum-v1`` and ``MountainCarContinuous-v0``. Each env is wrapped in ``EpisodeStats`` and
 ``GymnasiumPufferEnv``; Pendulum and MountainCarContinuous keep their ``Box`` actions
 (continuous control end to end).
 """
@@ -23,6 +23,7 @@ ALIASES = {
     "cartpole": "CartPole-v1",
     "pendulum": "Pendulum-v1",
     "mountaincar_continuous": "MountainCarContinuous-v0",
+    "acrobot": "Acrobot-v1",
 }
 ENV_IDS = tuple(ALIASES.values())
 

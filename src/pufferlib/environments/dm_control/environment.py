@@ -15,8 +15,9 @@ Gymnasium API:
 
 ``env_creator('<domain>-<task>')`` (e.g. ``cartpole-swingup``, ``ball_in_cup-catch``) builds
 a suite task with the continuous-control wrappers of ``pufferlib.environments.mujoco``
-(action clipping, observation and reward normalisation) over ``EpisodeStats``, so
-reported returns are the task's own.
+(action clipping; per-env normalisation only with ``normalize=True``: the trainer
+normalises per run, see ``pufferlib.normalization``) over ``EpisodeStats``, so reported
+returns are the task's own.
 """
 
 from __future__ import annotations
@@ -146,9 +147,9 @@ def load_task(domain: str, task_name: str, time_limit: float | None, seed: int |
     return suite.load(domain, task_name, task_kwargs=task_kwargs)
 
 
-def make_env(name: str = "cartpole-swingup", normalize: bool = True, gamma: float = 0.99,
+def make_env(name: str = "cartpole-swingup", normalize: bool = False, gamma: float = 0.99,
              time_limit: float | None = None, render_mode: str | None = None) -> GymnasiumPufferEnv:
-    """One suite task; ``normalize`` turns the observation/reward normalisation on or off and
+    """One suite task; ``normalize`` adds per-env observation/reward normalisation and
     ``time_limit`` (simulated seconds) overrides the task's episode length (usually 1000 steps)."""
     domain, task_name = task(name)
     env = DMEnv(functools.partial(load_task, domain, task_name, time_limit), render_mode=render_mode)

@@ -10,6 +10,7 @@ from torch import nn
 
 import pufferlib.models
 import pufferlib.pytorch
+from pufferlib.environments.binding import with_defaults
 from pufferlib.pytorch import layer_init
 
 # Sizes of MiniGrid's object, colour and state index tables (minigrid.core.constants).
@@ -58,9 +59,6 @@ class Policy(nn.Module):
         return self.actor(hidden), self.value_fn(hidden)
 
 
-class Recurrent(pufferlib.models.LSTMWrapper):
-    """An LSTM between the encoder and the heads, for partially observed levels."""
-
-    def __init__(self, env: Any, policy: Any, input_size: int = 128, hidden_size: int = 128,
-                 num_layers: int = 1):
-        super().__init__(env, policy, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
+Recurrent = with_defaults(
+    pufferlib.models.LSTMWrapper, "Recurrent", "An LSTM between the encoder and the heads, for partially "
+    "observed levels.", input_size=128, hidden_size=128, num_layers=1)

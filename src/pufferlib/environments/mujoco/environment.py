@@ -2,12 +2,15 @@
 
 ``env_creator(name)`` accepts a registered id (``HalfCheetah-v5``) or the task name in
 any spelling (``halfcheetah``, ``half_cheetah``, ``walker2d``: the newest version).
-``continuous_control`` is the wrapper stack every continuous-control binding uses, the
-one CleanRL's PPO tunes for: actions clipped to the task's bounds, observations
-normalised by running statistics and clipped to [-10, 10], rewards scaled by a running
-estimate of the discounted return's spread and clipped to [-10, 10], float32
-observations, empty reset infos. Put ``EpisodeStats`` *under* it so that the reported
-returns are the task's own, not the normalised ones.
+``continuous_control`` is the wrapper stack every continuous-control binding uses:
+actions clipped to the task's bounds, float32 observations, empty reset infos.
+Observation and reward normalisation belong to the run, not to each worker: the binding's
+``Policy`` normalises its inputs and ``TrainConfig.normalize_rewards`` scales rewards, with
+statistics saved in checkpoints (``pufferlib.normalization``). ``normalize=True`` adds
+CleanRL's per-env Gymnasium wrappers instead (running observation and return statistics,
+clipped to [-10, 10]), for frameworks without that (e.g. Stable-Baselines3); their
+statistics are per env and are not saved. Put ``EpisodeStats`` *under* the stack so that
+the reported returns are the task's own, not the normalised ones.
 """
 
 from __future__ import annotations
@@ -48,11 +51,11 @@ def _as_float32(observation: np.ndarray) -> np.ndarray:
     return observation.astype(np.float32, copy=False)
 
 
-def continuous_control(env: gymnasium.Env, normalize: bool = True, gamma: float = 0.99) -> gymnasium.Env:
+def continuous_control(env: gymnasium.Env, normalize: bool = False, gamma: float = 0.99) -> gymnasium.Env:
     """Wrap a ``Box``-action env for PPO (see the module docstring).
 
-    ``gamma`` is the discount the reward normalisation assumes; ``normalize=False``
-    keeps only the action clipping, float32 observations and empty reset infos.
+    ``normalize=True`` adds per-env observation and reward normalisation (``gamma`` is the
+    discount the latter assumes); pufferlib's trainer normalises per run instead.
     """
     env = gymnasium.wrappers.ClipAction(env)
     if normalize:
@@ -89,7 +92,7 @@ def env_id(name: str) -> str:
     return max(matches, key=lambda i: int(re.search(r"-v(\d+)$", i).group(1)))
 
 
-def make_env(name: str = "HalfCheetah-v5", normalize: bool = True, gamma: float = 0.99,
+def make_env(name: str = "HalfCheetah-v5", normalize: bool = False, gamma: float = 0.99,
              render_mode: str | None = None, **kwargs: Any) -> GymnasiumPufferEnv:
     """One MuJoCo task; extra kwargs go to ``gymnasium.make`` (e.g. ``max_episode_steps``)."""
     env = gymnasium.make(env_id(name), render_mode=render_mode, disable_env_checker=True, **kwargs)

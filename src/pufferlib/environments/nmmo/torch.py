@@ -5,18 +5,11 @@ game-specific encoder is offered; ``Default`` nativizes the structured observati
 and one-hot encodes its small discrete leaves.
 """
 
-from __future__ import annotations
-
-from typing import Any
-
 import pufferlib.models
+from pufferlib.environments.binding import with_defaults
 
-
-class Policy(pufferlib.models.Default):
-    """``Default`` with a wider hidden layer for nmmo's large observation."""
-
-    def __init__(self, env: Any, hidden_size: int = 256):
-        super().__init__(env, hidden_size=hidden_size)
+Policy = with_defaults(pufferlib.models.Default, "Policy",
+                       "``Default`` with a wider hidden layer for nmmo's large observation.", hidden_size=256)
 
 
 class Recurrent(pufferlib.models.PolicySizedLSTM):

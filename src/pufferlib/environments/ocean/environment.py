@@ -3,8 +3,12 @@
 ``env_creator(name)`` returns the module-level factory ``make_<name>`` (picklable, so
 ``spawn`` workers can use it); ``make_env(name, **kwargs)`` builds one env. Every
 factory wraps its env in ``EpisodeStats`` (``MultiagentEpisodeStats``) and the right
-Puffer wrapper, except ``squared_native``, a natively vectorized ``PufferEnv`` that
-simulates ``num_envs`` Squared games and reports its own episode statistics.
+Puffer wrapper, except the natively vectorized ``PufferEnv``s: ``squared_native`` (numpy)
+and the Numba-compiled games of ``ocean.native`` (``cartpole``, ``cartpole_continuous``,
+``snake``, ``breakout``, ``pong``, ``connect4``), which simulate ``num_envs`` games each and
+report their own episode statistics. Their factories import ``ocean.native`` (and so numba)
+only when first called. On the command line they are ``ocean:NAME`` (``ocean:cartpole`` is
+the native CartPole, ``cartpole`` Gymnasium's).
 """
 
 from __future__ import annotations
@@ -89,6 +93,67 @@ def make_performance_empiric(count_n: int = 0, count_std: float = 0,
     return _puffer(PerformanceEmpiric(count_n=count_n, count_std=count_std, bandwidth=bandwidth))
 
 
+def make_cartpole(num_envs: int = 1, continuous: bool = False, max_episode_steps: int = 500,
+                  report_interval: int = 32, render_mode: str | None = None) -> Any:
+    """``num_envs`` native CartPole-v1 games (Gymnasium's dynamics, compiled with Numba)."""
+    from pufferlib.environments.ocean.native.cartpole import CartPole
+
+    return CartPole(num_envs=num_envs, continuous=continuous, max_episode_steps=max_episode_steps,
+                    report_interval=report_interval, render_mode=render_mode)
+
+
+def make_cartpole_continuous(num_envs: int = 1, max_episode_steps: int = 500, report_interval: int = 32,
+                             render_mode: str | None = None) -> Any:
+    """Native CartPole with one continuous action in [-1, 1] (the push, times 10 N)."""
+    return make_cartpole(num_envs=num_envs, continuous=True, max_episode_steps=max_episode_steps,
+                         report_interval=report_interval, render_mode=render_mode)
+
+
+def make_snake(num_envs: int = 1, width: int = 20, height: int = 20, num_snakes: int = 4, num_food: int = 8,
+               vision: int = 4, max_snake_length: int = 64, reward_food: float = 0.1,
+               reward_death: float = -1.0, max_episode_steps: int = 1000, report_interval: int = 32,
+               render_mode: str | None = None) -> Any:
+    """``num_envs`` native Snake grids of ``num_snakes`` snakes each (one agent per snake)."""
+    from pufferlib.environments.ocean.native.snake import Snake
+
+    return Snake(num_envs=num_envs, width=width, height=height, num_snakes=num_snakes, num_food=num_food,
+                 vision=vision, max_snake_length=max_snake_length, reward_food=reward_food,
+                 reward_death=reward_death, max_episode_steps=max_episode_steps,
+                 report_interval=report_interval, render_mode=render_mode)
+
+
+def make_breakout(num_envs: int = 1, brick_rows: int = 6, brick_cols: int = 12,
+                  paddle_width: float = 2.0, paddle_speed: float = 0.4, ball_speed: float = 0.3,
+                  lives: int = 3, max_episode_steps: int = 2000, report_interval: int = 32,
+                  render_mode: str | None = None) -> Any:
+    """``num_envs`` native Breakout games."""
+    from pufferlib.environments.ocean.native.breakout import Breakout
+
+    return Breakout(num_envs=num_envs, brick_rows=brick_rows, brick_cols=brick_cols,
+                    paddle_width=paddle_width, paddle_speed=paddle_speed, ball_speed=ball_speed, lives=lives,
+                    max_episode_steps=max_episode_steps, report_interval=report_interval,
+                    render_mode=render_mode)
+
+
+def make_pong(num_envs: int = 1, paddle_half: float = 1.0, paddle_speed: float = 0.5,
+              opponent_speed: float = 0.25, ball_speed: float = 0.5, points_to_win: int = 5,
+              max_episode_steps: int = 2000, report_interval: int = 32,
+              render_mode: str | None = None) -> Any:
+    """``num_envs`` native Pong games against a scripted opponent."""
+    from pufferlib.environments.ocean.native.pong import Pong
+
+    return Pong(num_envs=num_envs, paddle_half=paddle_half, paddle_speed=paddle_speed,
+                opponent_speed=opponent_speed, ball_speed=ball_speed, points_to_win=points_to_win,
+                max_episode_steps=max_episode_steps, report_interval=report_interval, render_mode=render_mode)
+
+
+def make_connect4(num_envs: int = 1, report_interval: int = 32, render_mode: str | None = None) -> Any:
+    """``num_envs`` native Connect Four games against a scripted opponent."""
+    from pufferlib.environments.ocean.native.connect4 import Connect4
+
+    return Connect4(num_envs=num_envs, report_interval=report_interval, render_mode=render_mode)
+
+
 MAKE_FNS: dict[str, Callable[..., Any]] = {
     "squared": make_squared,
     "squared_native": make_squared_native,
@@ -100,7 +165,16 @@ MAKE_FNS: dict[str, Callable[..., Any]] = {
     "spaces": make_spaces,
     "performance": make_performance,
     "performance_empiric": make_performance_empiric,
+    "cartpole": make_cartpole,
+    "cartpole_continuous": make_cartpole_continuous,
+    "snake": make_snake,
+    "breakout": make_breakout,
+    "pong": make_pong,
+    "connect4": make_connect4,
 }
+
+# The Numba-compiled native envs (``ocean.native``); on the command line: ``ocean:NAME``.
+NATIVE_ENVS = ("cartpole", "cartpole_continuous", "snake", "breakout", "pong", "connect4")
 
 # Envs that a feed-forward policy cannot solve: train them with ``Recurrent``.
 NEEDS_RECURRENCE = frozenset({"memory"})

@@ -1,10 +1,7 @@
 """Pokémon Red on PyBoy (bring your own ROM) with a NatureCNN policy."""
 
+from pufferlib.environments.binding import lazy_policies
+
 from .environment import env_creator, make, make_env  # noqa: F401
 
-try:
-    import torch  # noqa: F401
-except ImportError:
-    pass
-else:
-    from .torch import Policy, Recurrent  # noqa: F401
+__getattr__ = lazy_policies(__name__)

@@ -1,0 +1,222 @@
+"""Learning benchmark: our PPO against CleanRL's published returns at the published step budgets.
+
+Each task trains with its shipped config (``pufferlib.experiment``: mujoco.toml,
+classic_control.toml) for the budget CleanRL reports (MuJoCo v4: 1M steps, classic
+control: 500k) over several seeds. One JSON line per run: the mean return of the last 100
+episodes, wall time, process CPU time, SPS and the learning curve. Then a table of our
+mean +- std beside the published figure, and the learning curves as PNG::
+
+    python bench/learning.py --tasks invertedpendulum hopper --seeds 1 2 3
+    python bench/learning.py --report bench/results/learning.jsonl   # table + PNG from saved lines
+
+``--cleanrl PATH`` also runs CleanRL's own ``ppo_continuous_action.py`` (a copy outside this
+repository, with ``--cleanrl-python`` an interpreter that has its dependencies) on the same
+task, seed and budget, *at the same time* as ours, so both see the same machine load, and
+reports the ratio of its wall and CPU time to ours. ``--steps`` replaces the published
+budget (state it when quoting results).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+# CleanRL's published PPO results (mean, std over seeds or None) and the budget they are quoted at.
+PUBLISHED = {
+    "halfcheetah": ("HalfCheetah-v4", 1_000_000, 1442.0, 46.0),
+    "hopper": ("Hopper-v4", 1_000_000, 2383.0, 272.0),
+    "walker2d": ("Walker2d-v4", 1_000_000, 2288.0, 572.0),
+    "invertedpendulum": ("InvertedPendulum-v4", 1_000_000, 963.0, None),
+    "cartpole": ("CartPole-v1", 500_000, 490.0, None),
+    "acrobot": ("Acrobot-v1", 500_000, -86.0, None),
+}
+CURVE_POINTS = 200
+
+
+def train_once(task: str, seed: int, steps: int | None) -> dict:
+    """Train ``task`` with its shipped config; the result line (see the module docstring)."""
+    from pufferlib import experiment
+
+    env_id, budget, _, _ = PUBLISHED[task]
+    config = experiment.load_config(env_id)
+    total = steps or budget
+    config["train"].update(seed=seed, total_timesteps=total)
+    curve: list[tuple[int, float]] = []
+
+    def record(trainer) -> None:
+        if trainer.episode_returns:
+            returns = trainer.episode_returns
+            curve.append((trainer.global_step, sum(returns) / len(returns)))
+
+    with tempfile.TemporaryDirectory() as data_dir:
+        config["train"]["data_dir"] = data_dir
+        cpu, start = time.process_time(), time.perf_counter()
+        trainer = experiment.run_training(config, f"{task}-{seed}", progress="none", save=False,
+                                          callback=record)
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    returns = list(trainer.episode_returns)
+    stride = max(1, math.ceil(len(curve) / CURVE_POINTS))
+    return {
+        "bench": "learning", "impl": "pufferlib", "task": task, "env_id": env_id, "seed": seed,
+        "steps": trainer.global_step, "budget": total, "published_budget": budget,
+        "final_return": sum(returns) / len(returns) if returns else float("nan"),
+        "episodes": trainer.episodes, "wall_s": wall, "cpu_s": cpu, "sps": trainer.global_step / wall,
+        "curve": curve[::stride] + curve[-1:],
+    }
+
+
+def start_cleanrl(script: str, python: str, env_id: str, seed: int, steps: int, workdir: str
+                  ) -> subprocess.Popen:
+    """CleanRL's script on ``env_id`` in ``workdir`` (its runs/ folder goes there), CPU only."""
+    command = [python, os.path.abspath(script), "--env-id", env_id, "--seed", str(seed),
+               "--total-timesteps", str(steps), "--no-cuda"]
+    return subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def finish_cleanrl(process: subprocess.Popen, task: str, env_id: str, seed: int, steps: int, start: float,
+                   children_cpu: float) -> dict:
+    """Wait for CleanRL's run; its line, with the last 100 episodic returns it printed."""
+    output, _ = process.communicate()
+    wall = time.perf_counter() - start
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = usage.ru_utime + usage.ru_stime - children_cpu
+    if process.returncode != 0:
+        raise RuntimeError(f"CleanRL's script failed ({process.returncode}):\n{output[-2000:]}")
+    episodes = [(int(s), float(r)) for s, r in
+                re.findall(r"global_step=(\d+), episodic_return=\[?([-\d.e+]+)", output)]
+    returns = [r for _, r in episodes][-100:]
+    curve, window = [], []
+    for step, value in episodes:
+        window = (window + [value])[-100:]
+        curve.append((step, sum(window) / len(window)))
+    stride = max(1, math.ceil(len(curve) / CURVE_POINTS))
+    return {
+        "bench": "learning", "impl": "cleanrl", "task": task, "env_id": env_id, "seed": seed, "steps": steps,
+        "budget": steps, "published_budget": PUBLISHED[task][1],
+        "final_return": sum(returns) / len(returns) if returns else float("nan"), "episodes": len(episodes),
+        "wall_s": wall, "cpu_s": cpu, "sps": steps / wall, "curve": curve[::stride] + curve[-1:],
+    }
+
+
+def report(lines: list[dict], png: Path | None) -> None:
+    """The table (ours beside the published figure and any CleanRL runs) and the curves."""
+    runs: dict[tuple[str, str, int], list[dict]] = defaultdict(list)
+    for line in lines:
+        if line.get("bench") == "learning":
+            runs[(line["task"], line["impl"], line["budget"])].append(line)
+    print("\n| task | impl | steps | seeds | final return (mean +- std) | published | wall s | CPU s | SPS |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for (task, impl, budget), group in sorted(runs.items()):
+        finals = [g["final_return"] for g in group]
+        spread = f"+- {statistics.stdev(finals):.0f}" if len(finals) > 1 else "(1 seed)"
+        _, published_budget, mean, published_std = PUBLISHED[task]
+        published = f"{mean:g}" + (f" +- {published_std:g}" if published_std is not None else "")
+        if budget != published_budget:
+            published += f" (at {published_budget:,})"
+        wall, sps = statistics.mean(g["wall_s"] for g in group), statistics.mean(g["sps"] for g in group)
+        cpu = statistics.mean(g["cpu_s"] for g in group)
+        print(f"| {PUBLISHED[task][0]} | {impl} | {budget:,} | {len(group)} | "
+              f"{statistics.mean(finals):.0f} {spread} | {published} | {wall:.0f} | {cpu:.0f} | {sps:.0f} |")
+    pairs = defaultdict(dict)
+    for line in lines:
+        if line.get("bench") == "learning":
+            pairs[(line["task"], line["seed"], line["budget"])][line["impl"]] = line
+    for (task, seed, budget), pair in sorted(pairs.items()):
+        if {"pufferlib", "cleanrl"} <= pair.keys():
+            ours, theirs = pair["pufferlib"], pair["cleanrl"]
+            print(json.dumps({"bench": "learning_walltime", "task": task, "seed": seed, "steps": budget,
+                              "cleanrl_wall_over_ours": theirs["wall_s"] / ours["wall_s"],
+                              "cleanrl_cpu_over_ours": theirs["cpu_s"] / ours["cpu_s"]}))
+    if png is not None and runs:
+        plot(runs, png)
+
+
+def plot(runs: dict, png: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = sorted({task for task, _, _ in runs})
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4.5 * len(tasks), 3.5), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        labelled = set()
+        for (t, impl, _budget), group in sorted(runs.items()):
+            if t != task:
+                continue
+            for line in group:
+                if line["curve"]:
+                    steps, values = zip(*line["curve"])
+                    ax.plot(steps, values, color="C0" if impl == "pufferlib" else "C1", alpha=0.8,
+                            label=None if impl in labelled else impl)
+                    labelled.add(impl)
+        ax.axhline(PUBLISHED[task][2], color="gray", linestyle="--",
+                   label=f"CleanRL published at {PUBLISHED[task][1]:,} steps")
+        ax.set_title(PUBLISHED[task][0])
+        ax.set_xlabel("agent steps")
+        ax.set_ylabel("mean return (last 100 episodes)")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=90)
+    print(f"curves: {png}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", nargs="+", choices=sorted(PUBLISHED), default=sorted(PUBLISHED))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    parser.add_argument("--steps", type=int, default=None, help="replace the published budget")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "learning.jsonl",
+                        help="JSON lines are appended here")
+    parser.add_argument("--png", type=Path, default=Path(__file__).parent / "results" / "learning.png")
+    parser.add_argument("--report", type=Path, default=None, help="only print the table/PNG of these lines")
+    parser.add_argument("--cleanrl", default=None, help="path to CleanRL's ppo_continuous_action.py")
+    parser.add_argument("--cleanrl-python", default=sys.executable)
+    args = parser.parse_args()
+
+    if args.report is not None:
+        lines = [json.loads(text) for text in args.report.read_text().splitlines() if text.strip()]
+        report(lines, args.png)
+        return
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    new_lines = []
+    for task in args.tasks:
+        for seed in args.seeds:
+            env_id, budget, _, _ = PUBLISHED[task]
+            process = workdir = None
+            if args.cleanrl is not None:
+                workdir = tempfile.TemporaryDirectory()
+                usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+                children_cpu, cleanrl_start = usage.ru_utime + usage.ru_stime, time.perf_counter()
+                process = start_cleanrl(args.cleanrl, args.cleanrl_python, env_id, seed, args.steps or budget,
+                                        workdir.name)
+            results = [train_once(task, seed, args.steps)]
+            if process is not None:
+                results.append(finish_cleanrl(process, task, env_id, seed, args.steps or budget,
+                                              cleanrl_start, children_cpu))
+                workdir.cleanup()
+            for line in results:
+                text = json.dumps(line)
+                print(json.dumps({k: v for k, v in line.items() if k != "curve"}), flush=True)
+                with open(args.out, "a") as f:
+                    f.write(text + "\n")
+                new_lines.append(line)
+    lines = [json.loads(text) for text in args.out.read_text().splitlines() if text.strip()]
+    report(lines, args.png)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""``NativeEnv``: the Python half of a native Ocean env (spec 2.6).
+
+A native env is a ``PufferEnv`` whose games live in numpy arrays and are stepped by one
+Numba kernel call per ``step``. This class does the bookkeeping every such env repeats:
+argument checks, buffers, per-game seeding, action checks, and turning the kernels' episode
+log into infos. A subclass sets its spaces, allocates its state arrays and implements
+``_reset_games()`` and ``_step_games(actions) -> int`` (the kernel calls), plus
+``render_ansi`` / ``render_rgb`` for the first game.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar
+
+import numpy as np
+
+from pufferlib.environments.ocean.native import core
+from pufferlib.exceptions import APIUsageError
+from pufferlib.puffer_env import PufferEnv
+
+RENDER_MODES = ["ansi", "rgb_array"]
+
+
+def check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
+    """``value`` as an int, or ``APIUsageError`` when it is not an integer ``>= minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise APIUsageError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+class NativeEnv(PufferEnv):
+    """``num_envs`` games of one kind, ``agents_per_game`` agents each, stepped by a kernel.
+
+    Contract (spec 2.6): ``reset(seed)`` seeds game ``g`` with ``seed + g * agents_per_game``
+    (see ``core``) and starts every game; ``step(actions)`` advances every game one tick,
+    writing observations, rewards, terminals and truncations in place. A game that ends is
+    reset inside the same step: that step carries the final reward, the flags, and the new
+    episode's first observation. Every ``report_interval`` steps in which episodes ended,
+    ``infos`` holds one dict: the means of ``episode_return``, ``episode_length``, ``score``
+    (and ``LOG_EXTRA_KEYS``) over the episodes finished since the last report, and ``n``,
+    their number. Kernel errors (an action out of range) raise ``APIUsageError``.
+    """
+
+    metadata: ClassVar[dict] = {"render_modes": RENDER_MODES, "render_fps": 30}
+    agents_per_game: int = 1
+    LOG_EXTRA_KEYS: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, num_envs: int, render_mode: str | None, report_interval: int, buf: Any):
+        self.num_envs = check_positive_int("num_envs", num_envs)
+        self.report_interval = check_positive_int("report_interval", report_interval)
+        if render_mode is not None and render_mode not in RENDER_MODES:
+            raise APIUsageError(
+                f"{type(self).__name__} supports render_mode in {RENDER_MODES} or None, got {render_mode!r}."
+            )
+        self.render_mode = render_mode
+        self.num_agents = self.num_envs * self.agents_per_game
+        super().__init__(buf)
+        self.rng = np.zeros(self.num_envs, dtype=np.uint64)
+        self.log = np.zeros(len(core.LOG_BASE_KEYS) + 1 + len(self.LOG_EXTRA_KEYS), dtype=np.float64)
+        self._log_keys = (*core.LOG_BASE_KEYS, *self.LOG_EXTRA_KEYS)
+        self._action_dtype = self.single_action_space.dtype
+        self._action_shape = (self.num_agents, *self.single_action_space.shape)
+        self._ticks = 0
+        self._started = False
+
+    # -- subclass hooks --------------------------------------------------------------
+
+    def _reset_games(self) -> None:
+        raise NotImplementedError
+
+    def _step_games(self, actions: np.ndarray) -> int:
+        """Run the step kernel; return 0, or 1 when an action was out of range."""
+        raise NotImplementedError
+
+    def render_ansi(self) -> str:
+        raise NotImplementedError
+
+    def render_rgb(self) -> np.ndarray:
+        raise NotImplementedError
+
+    # -- PufferEnv API -----------------------------------------------------------------
+
+    def reset(self, seed: int | None = None) -> tuple[np.ndarray, list[dict]]:
+        if seed is None:
+            seed = int.from_bytes(os.urandom(4), "little")
+        elif isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**32:
+            raise APIUsageError(
+                f"{type(self).__name__}.reset: seed must be an int in [0, 2**32) or None, got {seed!r}."
+            )
+        core.seed_games(self.rng, int(seed), self.agents_per_game)
+        self._reset_games()
+        self.rewards[:] = 0
+        self.terminals[:] = False
+        self.truncations[:] = False
+        self.log[:] = 0
+        self._ticks = 0
+        self._started = True
+        return self.observations, []
+
+    def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[dict]]:
+        if not self._started:
+            raise APIUsageError(f"{type(self).__name__}: step() called before reset().")
+        if (
+            type(actions) is not np.ndarray
+            or actions.dtype != self._action_dtype
+            or actions.shape != self._action_shape
+        ):
+            actions = self._coerce(actions)
+        if self._step_games(actions):
+            raise APIUsageError(
+                f"{type(self).__name__}: actions out of range for {self.single_action_space}: {actions}."
+            )
+        self._ticks += 1
+        infos: list[dict] = []
+        if self._ticks % self.report_interval == 0 and self.log[core.LOG_N] > 0:
+            infos.append(self._report())
+        return self.observations, self.rewards, self.terminals, self.truncations, infos
+
+    def render(self) -> str | np.ndarray | None:
+        """The first game: text (``ansi``) or an ``(H, W, 3)`` uint8 image (``rgb_array``)."""
+        if self.render_mode == "ansi":
+            return self.render_ansi()
+        if self.render_mode == "rgb_array":
+            return self.render_rgb()
+        return None
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _coerce(self, actions: Any) -> np.ndarray:
+        try:
+            array = np.asarray(actions)
+        except Exception as e:
+            raise APIUsageError(
+                f"{type(self).__name__}: actions must be an array, got {type(actions)}."
+            ) from e
+        if array.shape != self._action_shape and array.size == self.num_agents * max(
+            1, int(np.prod(self.single_action_space.shape))
+        ):
+            array = array.reshape(self._action_shape)
+        if array.shape != self._action_shape or array.dtype.kind not in (
+            "f" if self._action_dtype.kind == "f" else "iu"
+        ):
+            raise APIUsageError(
+                f"{type(self).__name__} expects actions of shape {self._action_shape} "
+                f"({self.single_action_space} per agent), got shape {array.shape} dtype {array.dtype}."
+            )
+        return np.ascontiguousarray(array, dtype=self._action_dtype)
+
+    def _report(self) -> dict[str, float]:
+        log = self.log
+        n = log[core.LOG_N]
+        info = {key: float(log[i + 1] / n) for i, key in enumerate(self._log_keys)}
+        info["n"] = float(n)
+        log[:] = 0
+        return info
