@@ -160,16 +160,25 @@ def open_study(storage: str, sweep_id: str, direction: str, pruner: str, seed: i
 
     pruners = {"median": lambda: optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0),
                "none": optuna.pruners.NopPruner}
-    try:
-        # SQLite serialises writers; processes sharing a file wait for the lock instead of failing.
-        engine = {"connect_args": {"timeout": 60}} if storage.startswith("sqlite") else {}
-        rdb = optuna.storages.RDBStorage(storage, engine_kwargs=engine)
-        # Each process samples its own start (same seed everywhere would propose the same trials).
-        sampler = optuna.samplers.TPESampler(seed=(seed * 1_000_003 + os.getpid()) % 2**32)
-        study = optuna.create_study(storage=rdb, study_name=sweep_id, direction=direction,
-                                    sampler=sampler, pruner=pruners[pruner](), load_if_exists=True)
-    except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as e:
-        raise APIUsageError(f"sweep.storage {storage!r}: cannot open the study ({e}).") from None
+    attempts = 5
+    for attempt in range(1, attempts + 1):
+        try:
+            # SQLite serialises writers; processes sharing a file wait for the lock instead of failing.
+            engine = {"connect_args": {"timeout": 60}} if storage.startswith("sqlite") else {}
+            rdb = optuna.storages.RDBStorage(storage, engine_kwargs=engine)
+            # Each process samples its own start (same seed everywhere would propose the same trials).
+            sampler = optuna.samplers.TPESampler(seed=(seed * 1_000_003 + os.getpid()) % 2**32)
+            study = optuna.create_study(storage=rdb, study_name=sweep_id, direction=direction,
+                                        sampler=sampler, pruner=pruners[pruner](), load_if_exists=True)
+            break
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError) as e:
+            # Processes that create a new database at the same moment race on its schema (a table
+            # or row "already exists" for the loser); on the next try the schema is there.
+            if attempt == attempts:
+                raise APIUsageError(f"sweep.storage {storage!r}: cannot open the study ({e}).") from None
+            time.sleep(0.2 * attempt)
+        except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as e:
+            raise APIUsageError(f"sweep.storage {storage!r}: cannot open the study ({e}).") from None
     if study.direction.name.lower() != direction:
         raise APIUsageError(f"Sweep {sweep_id!r} in {storage} was started to {study.direction.name.lower()} "
                             f"its metric, not {direction}: pass --sweep.direction accordingly.")
