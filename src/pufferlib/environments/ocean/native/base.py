@@ -67,10 +67,12 @@ class NativeEnv(PufferEnv):
     # -- subclass hooks --------------------------------------------------------------
 
     def _reset_games(self) -> None:
-        raise NotImplementedError
+        """Start every game; by default the step kernel does it (one compiled function, not two)."""
+        self._step_games(self.actions, reset_all=True)
 
-    def _step_games(self, actions: np.ndarray) -> int:
-        """Run the step kernel; return 0, or 1 when an action was out of range."""
+    def _step_games(self, actions: np.ndarray, reset_all: bool = False) -> int:
+        """Run the step kernel (restarting every game with ``reset_all``); return 0, or 1 when an
+        action was out of range."""
         raise NotImplementedError
 
     def render_ansi(self) -> str:

@@ -199,9 +199,6 @@ class Breakout(NativeEnv):
         self.state = np.zeros((self.num_envs, 9), dtype=np.float64)
         self.bricks = np.zeros((self.num_envs, num_bricks), dtype=np.uint8)
 
-    def _reset_games(self) -> None:
-        self._step_games(self.actions, reset_all=True)
-
     def _step_games(self, actions: np.ndarray, reset_all: bool = False) -> int:
         return step_kernel(
             self.state,

@@ -142,9 +142,6 @@ class CartPole(NativeEnv):
         """Copy ``state`` into the observations (after setting ``state`` by hand)."""
         self.observations[:] = self.state
 
-    def _reset_games(self) -> None:
-        self._step_games(self.actions, reset_all=True)
-
     def _step_games(self, actions: np.ndarray, reset_all: bool = False) -> int:
         if self.continuous:
             actions = actions.reshape(self.num_envs)

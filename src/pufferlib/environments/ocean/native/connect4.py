@@ -161,9 +161,6 @@ class Connect4(NativeEnv):
         self.heights = np.zeros((self.num_envs, COLS), dtype=np.int64)
         self.ticks = np.zeros(self.num_envs, dtype=np.int64)
 
-    def _reset_games(self) -> None:
-        self._step_games(self.actions, reset_all=True)
-
     def _step_games(self, actions: np.ndarray, reset_all: bool = False) -> int:
         return step_kernel(
             self.board,

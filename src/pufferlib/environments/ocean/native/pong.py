@@ -183,9 +183,6 @@ class Pong(NativeEnv):
         super().__init__(num_envs, render_mode, report_interval, buf)
         self.state = np.zeros((self.num_envs, 10), dtype=np.float64)
 
-    def _reset_games(self) -> None:
-        self._step_games(self.actions, reset_all=True)
-
     def _step_games(self, actions: np.ndarray, reset_all: bool = False) -> int:
         return step_kernel(
             self.state,

@@ -253,9 +253,6 @@ class Snake(NativeEnv):
         self._codes = np.full(SNAKE_BASE + s, OTHER, dtype=np.uint8)
         self._codes[:SNAKE_BASE] = (EMPTY, FOOD, WALL)
 
-    def _reset_games(self) -> None:
-        self._step_games(self.actions, reset_all=True)
-
     def _step_games(self, actions: np.ndarray, reset_all: bool = False) -> int:
         return step_kernel(
             self.grid,
