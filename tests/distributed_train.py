@@ -78,7 +78,7 @@ def train_rank(scenario: str, out_dir: str, timeout_s: float = 60.0) -> None:
                 time.sleep(3600)
         report["score"] = trainer.stats.get("score")
         report["sps"] = trainer.sps
-        trainer.close(save=context.is_main)
+        trainer.close()  # the default save: rank 0 writes the final checkpoint, the others must not
         report["updates"] = trainer.update
         report["episodes"] = trainer.episodes
         if scenario == "resume":

@@ -145,7 +145,7 @@ def test_torchrun_two_ranks_learn_with_identical_weights(tmp_path) -> None:
     assert rank0["global_steps"][-1] <= 30_000 + 1024
     assert rank0["seed"] != rank1["seed"] and rank0["first_rollout"] != rank1["first_rollout"]
     assert rank0["score"] >= 0.9 and rank1["score"] >= 0.9
-    # Only rank 0 checkpoints (checkpoint_interval=1, and close(save=is_main)), into one folder.
+    # Only rank 0 checkpoints (checkpoint_interval=1, and close() on every rank), into one folder.
     assert len(rank0["saves"]) >= updates and rank1["saves"] == []
     assert [p.name for p in (tmp_path / "experiments").iterdir()] == ["distributed"]
     assert (tmp_path / "experiments" / "distributed" / "model.pt").is_file()

@@ -98,7 +98,8 @@ def test_resume_is_honest(tmp_path, capsys):
     assert f"for {new:,} steps (resumed at {first['global_step']:,}" in out
     sps = float(out.split(" sps)")[0].rsplit("(", 1)[1].replace(",", ""))
     elapsed = float(out.split(" in ")[1].split("s (")[0])
-    assert sps == pytest.approx(new / elapsed, rel=0.05, abs=1)  # new steps only
+    # New steps only; the printed time is rounded to 0.1 s, so allow for that rounding.
+    assert new / (elapsed + 0.05) - 1 <= sps <= new / max(elapsed - 0.05, 1e-3) + 1
     # Optimizer, RNG, wall time and the schedule continued.
     assert second["optimizer"]["state"][0]["step"] > first["optimizer"]["state"][0]["step"]
     assert second["numpy_rng"] != first["numpy_rng"] and "state" in second["numpy_rng"]

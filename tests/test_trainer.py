@@ -24,6 +24,7 @@ from pufferlib.exceptions import APIUsageError
 from pufferlib.frameworks.cleanrl import sample_logits
 from pufferlib.postprocess import EpisodeStats
 from pufferlib.trainer import (
+    Experience,
     TrainConfig,
     Trainer,
     compute_gae,
@@ -186,6 +187,39 @@ def build(creator, num_envs=8, recurrent=False, backend="serial", vec_kwargs=Non
     if tmp_path is not None:
         config["data_dir"] = str(tmp_path)
     return Trainer(vecenv, policy, small_config(**config), exp_id="test")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_experience_store_writes_each_agent_step_whatever_the_batch_layout(data):
+    # Batches of consecutive agents in lockstep take a slice-write fast path; any other
+    # layout (an async pool's arbitrary agent order) the general one. Both must agree with a
+    # plain element-by-element write.
+    agents, horizon = 6, 4
+    exp = Experience(agents, horizon, 1, gymnasium.spaces.Box(-1, 1, (2,)), gymnasium.spaces.Discrete(3),
+                     torch.device("cpu"))
+    expected, pointers = np.zeros((agents, horizon + 1)), np.zeros(agents, dtype=np.int64)
+    for _ in range(data.draw(st.integers(1, 8))):
+        candidates = np.flatnonzero(exp.pointers <= horizon)
+        if len(candidates) == 0:
+            break
+        count = data.draw(st.integers(1, len(candidates)))
+        ids = np.array(data.draw(st.permutations(candidates.tolist())))[:count]
+        if data.draw(st.booleans()):
+            ids = np.sort(ids)
+        steps = exp.positions(ids)
+        values = np.random.default_rng(len(ids)).random(len(ids)).astype(np.float32)
+        zeros, falses = np.zeros(len(ids), np.float32), np.zeros(len(ids), bool)
+        obs = np.repeat(values[:, None], 2, axis=1)
+        exp.store(ids, steps, obs, values, falses, falses, ~falses, ~falses, falses,
+                  np.arange(len(ids)), zeros, values)
+        for i, (agent, step) in enumerate(zip(ids, steps, strict=True)):
+            expected[agent, step] = values[i]
+            pointers[agent] = step + 1
+            assert exp.actions[agent, step] == i
+    np.testing.assert_array_equal(exp.values, expected.astype(np.float32))
+    np.testing.assert_array_equal(exp.observations.numpy()[..., 1], expected.astype(np.float32))
+    np.testing.assert_array_equal(exp.pointers, pointers)
 
 
 def test_rollout_rows_are_aligned_per_agent_and_skip_the_reset_transition():

@@ -310,21 +310,26 @@ class Experience:
               rewards: np.ndarray, terminals: np.ndarray, truncations: np.ndarray, masks: np.ndarray,
               learnable: np.ndarray, episode_starts: np.ndarray, actions: np.ndarray,
               logprobs: np.ndarray, values: np.ndarray) -> None:
+        at = _slice_index(env_ids, steps)
+        if at is None:
+            at = (env_ids, steps)
         if self.observations_np is not None:
-            self.observations_np[env_ids, steps] = observations
+            self.observations_np[at] = observations
+        elif isinstance(at[0], slice):
+            self.observations[at] = observations
         else:
             index = torch.from_numpy(env_ids).to(self.observations.device)
             self.observations[index, torch.from_numpy(steps).to(self.observations.device)] = observations
-        self.rewards[env_ids, steps] = rewards
-        self.terminals[env_ids, steps] = terminals
-        self.truncations[env_ids, steps] = truncations
-        self.masks[env_ids, steps] = masks
-        self.learnable[env_ids, steps] = learnable
-        self.episode_starts[env_ids, steps] = episode_starts
-        self.actions[env_ids, steps] = actions
-        self.logprobs[env_ids, steps] = logprobs
-        self.values[env_ids, steps] = values
-        self.pointers[env_ids] = steps + 1
+        self.rewards[at] = rewards
+        self.terminals[at] = terminals
+        self.truncations[at] = truncations
+        self.masks[at] = masks
+        self.learnable[at] = learnable
+        self.episode_starts[at] = episode_starts
+        self.actions[at] = actions
+        self.logprobs[at] = logprobs
+        self.values[at] = values
+        self.pointers[at[0]] = steps + 1
 
     def store_lstm_state(self, env_ids: np.ndarray, steps: np.ndarray, h: torch.Tensor,
                          c: torch.Tensor) -> None:
@@ -349,6 +354,20 @@ class Experience:
         if self.lstm_states is not None:
             self.lstm_states[:, :, :, 0] = self.lstm_states[:, :, :, last // self.bptt_horizon]
         self.pointers[:] = 1
+
+
+def _slice_index(env_ids: np.ndarray, steps: np.ndarray) -> tuple[slice, int] | None:
+    """``(agents lo:hi, step)`` when the batch is a run of consecutive agents all at one step.
+
+    That is the usual batch (a whole env or worker group, stepped in lockstep), and slice
+    writes skip numpy's fancy indexing, which dominates ``store`` for large batches.
+    """
+    first, count = int(env_ids[0]), len(env_ids)
+    if int(env_ids[-1]) - first != count - 1 or steps[0] != steps[-1]:
+        return None
+    if count > 2 and not ((np.diff(env_ids) == 1).all() and (steps == steps[0]).all()):
+        return None
+    return slice(first, first + count), int(steps[0])
 
 
 # ---------------------------------------------------------------------------------------
@@ -868,8 +887,12 @@ class Trainer:
         return self.metrics()
 
     def close(self, save: bool = True) -> Path | None:
-        """Save a final checkpoint (unless ``save`` is False), close the vecenv and loggers."""
-        path = self.save_checkpoint() if save else None
+        """Save a final checkpoint (unless ``save`` is False), close the vecenv and loggers.
+
+        Under ``torch.distributed`` only rank 0 saves (every rank holds the same weights) and
+        the other ranks return ``None``.
+        """
+        path = self.save_checkpoint() if save and self.rank == 0 else None
         self.vecenv.close()
         for logger in self.loggers:
             logger.close()
