@@ -149,11 +149,14 @@ def plot(runs: dict, png: Path) -> None:
     import matplotlib.pyplot as plt
 
     tasks = sorted({task for task, _, _ in runs})
+    # Each task's longest runs only (its published budget once run): short comparison runs
+    # would crowd the axes.
+    longest = {task: max(budget for t, _, budget in runs if t == task) for task in tasks}
     fig, axes = plt.subplots(1, len(tasks), figsize=(4.5 * len(tasks), 3.5), squeeze=False)
     for ax, task in zip(axes[0], tasks):
         labelled = set()
-        for (t, impl, _budget), group in sorted(runs.items()):
-            if t != task:
+        for (t, impl, budget), group in sorted(runs.items()):
+            if t != task or budget != longest[task]:
                 continue
             for line in group:
                 if line["curve"]:
