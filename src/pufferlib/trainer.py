@@ -310,14 +310,12 @@ class Experience:
               rewards: np.ndarray, terminals: np.ndarray, truncations: np.ndarray, masks: np.ndarray,
               learnable: np.ndarray, episode_starts: np.ndarray, actions: np.ndarray,
               logprobs: np.ndarray, values: np.ndarray) -> None:
-        at = _slice_index(env_ids, steps)
-        if at is None:
-            at = (env_ids, steps)
+        at = _slice_index(env_ids, steps) or (env_ids, steps)
         if self.observations_np is not None:
             self.observations_np[at] = observations
         elif isinstance(at[0], slice):
             self.observations[at] = observations
-        else:
+        else:  # a device tensor takes index tensors on its device
             index = torch.from_numpy(env_ids).to(self.observations.device)
             self.observations[index, torch.from_numpy(steps).to(self.observations.device)] = observations
         self.rewards[at] = rewards
