@@ -23,6 +23,7 @@ from pufferlib.environments.ocean.native import (
     Pong,
     Snake,
     breakout,
+    cartpole,
     connect4,
     pong,
     snake,
@@ -259,7 +260,8 @@ def balancing_action(obs: np.ndarray, rng: np.random.Generator) -> int:
 
 @pytest.mark.parametrize("continuous", [False, True])
 def test_cartpole_matches_gymnasium_step_for_step(continuous):
-    """From the same states, the same actions give the same observations, rewards and flags."""
+    """From the same state, the same action gives the same observation (to float32's last bit),
+    state (to float64 rounding: sin and cos are polynomials here), reward and flags."""
     reference = gymnasium.make("CartPole-v1")
     env = CartPole(num_envs=1, continuous=continuous)
     env.reset(seed=0)
@@ -267,11 +269,9 @@ def test_cartpole_matches_gymnasium_step_for_step(continuous):
     steps = truncations = 0
     for episode in range(12):
         gym_obs, _ = reference.reset(seed=episode)
-        env.state[0] = reference.unwrapped.state
         env.ticks[0] = 0
-        env.sync_observations()
-        np.testing.assert_array_equal(env.observations[0], gym_obs)
         while True:
+            env.state[0] = reference.unwrapped.state
             action = balancing_action(gym_obs, rng)
             if continuous:
                 push = np.float32(rng.uniform(0.2, 1.0) * (1 if action else -1))
@@ -287,9 +287,41 @@ def test_cartpole_matches_gymnasium_step_for_step(continuous):
             if terminated or truncated:
                 truncations += truncated
                 break
-            np.testing.assert_array_equal(obs[0], gym_obs)
-            np.testing.assert_array_equal(env.state[0], reference.unwrapped.state)
+            np.testing.assert_array_max_ulp(obs[0], gym_obs, maxulp=1)
+            np.testing.assert_allclose(env.state[0], reference.unwrapped.state, rtol=1e-14, atol=1e-15)
     assert steps > 1000 and truncations >= 1
+
+
+def test_cartpole_uses_libm_exactly_once_any_pole_is_far_from_upright():
+    """A hand-set state past the polynomials' range switches the batch to libm's sin and cos:
+    then every game matches Gymnasium to the last bit."""
+    reference = gymnasium.make("CartPole-v1")
+    env = CartPole(num_envs=2)
+    env.reset(seed=0)
+    reference.reset(seed=3)
+    rng = np.random.default_rng(1)
+    for episode in range(20):
+        gym_obs, _ = reference.reset(seed=episode)
+        env.ticks[1] = 0
+        terminated = truncated = False
+        while not (terminated or truncated):
+            env.state[0] = (0.0, 0.0, cartpole.SMALL_ANGLE + 0.1, 0.0)  # ends at once; forces libm
+            env.state[1] = reference.unwrapped.state
+            action = balancing_action(gym_obs, rng)
+            gym_obs, _, terminated, truncated, _ = reference.step(action)
+            env.step(np.array([0, action]))
+            assert env.terminals[0]
+            if not (terminated or truncated):
+                np.testing.assert_array_equal(env.state[1], reference.unwrapped.state)
+                np.testing.assert_array_equal(env.observations[1], gym_obs)
+
+
+def test_cartpole_sin_and_cos_polynomials_are_within_one_ulp_of_libm():
+    angles = np.linspace(-cartpole.SMALL_ANGLE, cartpole.SMALL_ANGLE, 20_001)
+    sines = np.array([cartpole._sin_small(a) for a in angles])
+    cosines = np.array([cartpole._cos_small(a) for a in angles])
+    np.testing.assert_array_max_ulp(sines, np.array([math.sin(a) for a in angles]), maxulp=1)
+    np.testing.assert_array_max_ulp(cosines, np.array([math.cos(a) for a in angles]), maxulp=1)
 
 
 def test_cartpole_continuous_clips_and_matches_discrete_at_the_extremes():
