@@ -13,12 +13,14 @@ mean +- std beside the published figure, and the learning curves as PNG::
 repository, with ``--cleanrl-python`` an interpreter that has its dependencies) on the same
 task, seed and budget, *at the same time* as ours, so both see the same machine load, and
 reports the ratio of its wall and CPU time to ours. ``--steps`` replaces the published
-budget (state it when quoting results).
+budget (state it when quoting results). ``--set vec.num_envs=8`` (repeatable) changes the
+shipped config for a tuning run; the line records it and the table lists it as its own row.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import math
 import os
@@ -44,12 +46,30 @@ PUBLISHED = {
 CURVE_POINTS = 200
 
 
-def train_once(task: str, seed: int, steps: int | None) -> dict:
-    """Train ``task`` with its shipped config; the result line (see the module docstring)."""
+def parse_overrides(items: list[str]) -> dict[str, dict[str, object]]:
+    """``["vec.num_envs=8", ...]`` as ``{"vec": {"num_envs": 8}}`` (values are Python literals or strings)."""
+    overrides: dict[str, dict[str, object]] = defaultdict(dict)
+    for item in items:
+        key, sep, text = item.partition("=")
+        section, dot, name = key.partition(".")
+        if not sep or not dot:
+            raise SystemExit(f"--set takes SECTION.KEY=VALUE (e.g. train.minibatch_size=128), got {item!r}")
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            value = text
+        overrides[section][name] = value
+    return dict(overrides)
+
+
+def train_once(task: str, seed: int, steps: int | None, overrides: dict | None = None) -> dict:
+    """Train ``task`` with its shipped config (changed by ``overrides``); the result line."""
     from pufferlib import experiment
 
     env_id, budget, _, _ = PUBLISHED[task]
     config = experiment.load_config(env_id)
+    for section, values in (overrides or {}).items():
+        config[section].update(values)
     total = steps or budget
     config["train"].update(seed=seed, total_timesteps=total)
     curve: list[tuple[int, float]] = []
@@ -72,8 +92,18 @@ def train_once(task: str, seed: int, steps: int | None) -> dict:
         "steps": trainer.global_step, "budget": total, "published_budget": budget,
         "final_return": sum(returns) / len(returns) if returns else float("nan"),
         "episodes": trainer.episodes, "wall_s": wall, "cpu_s": cpu, "sps": trainer.global_step / wall,
-        "curve": curve[::stride] + curve[-1:],
+        "curve": curve[::stride] + curve[-1:], **({"overrides": overrides} if overrides else {}),
     }
+
+
+def variant(line: dict) -> str:
+    """The implementation a line measured: ``pufferlib``, ``cleanrl`` or ``pufferlib (overrides)``."""
+    overrides = line.get("overrides")
+    if not overrides:
+        return line["impl"]
+    changes = ", ".join(f"{section}.{key}={value}" for section, values in sorted(overrides.items())
+                        for key, value in sorted(values.items()))
+    return f"{line['impl']} ({changes})"
 
 
 def start_cleanrl(script: str, python: str, env_id: str, seed: int, steps: int, workdir: str
@@ -114,7 +144,7 @@ def report(lines: list[dict], png: Path | None) -> None:
     runs: dict[tuple[str, str, int], list[dict]] = defaultdict(list)
     for line in lines:
         if line.get("bench") == "learning":
-            runs[(line["task"], line["impl"], line["budget"])].append(line)
+            runs[(line["task"], variant(line), line["budget"])].append(line)
     print("\n| task | impl | steps | seeds | final return (mean +- std) | published | wall s | CPU s | SPS |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for (task, impl, budget), group in sorted(runs.items()):
@@ -131,7 +161,7 @@ def report(lines: list[dict], png: Path | None) -> None:
     pairs = defaultdict(dict)
     for line in lines:
         if line.get("bench") == "learning":
-            pairs[(line["task"], line["seed"], line["budget"])][line["impl"]] = line
+            pairs[(line["task"], line["seed"], line["budget"])][variant(line)] = line
     for (task, seed, budget), pair in sorted(pairs.items()):
         if {"pufferlib", "cleanrl"} <= pair.keys():
             ours, theirs = pair["pufferlib"], pair["cleanrl"]
@@ -161,7 +191,8 @@ def plot(runs: dict, png: Path) -> None:
             for line in group:
                 if line["curve"]:
                     steps, values = zip(*line["curve"])
-                    ax.plot(steps, values, color="C0" if impl == "pufferlib" else "C1", alpha=0.8,
+                    colour = {"pufferlib": "C0", "cleanrl": "C1"}.get(impl, "C2")
+                    ax.plot(steps, values, color=colour, alpha=0.8,
                             label=None if impl in labelled else impl)
                     labelled.add(impl)
         ax.axhline(PUBLISHED[task][2], color="gray", linestyle="--",
@@ -188,7 +219,10 @@ def main() -> None:
     parser.add_argument("--report", type=Path, default=None, help="only print the table/PNG of these lines")
     parser.add_argument("--cleanrl", default=None, help="path to CleanRL's ppo_continuous_action.py")
     parser.add_argument("--cleanrl-python", default=sys.executable)
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="change the shipped config for a tuning run (repeatable)")
     args = parser.parse_args()
+    overrides = parse_overrides(args.set)
 
     if args.report is not None:
         lines = [json.loads(text) for text in args.report.read_text().splitlines() if text.strip()]
@@ -206,7 +240,7 @@ def main() -> None:
                 children_cpu, cleanrl_start = usage.ru_utime + usage.ru_stime, time.perf_counter()
                 process = start_cleanrl(args.cleanrl, args.cleanrl_python, env_id, seed, args.steps or budget,
                                         workdir.name)
-            results = [train_once(task, seed, args.steps)]
+            results = [train_once(task, seed, args.steps, overrides)]
             if process is not None:
                 results.append(finish_cleanrl(process, task, env_id, seed, args.steps or budget,
                                               cleanrl_start, children_cpu))
