@@ -14,13 +14,15 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import catalogue
 import vector_envs
 from pufferlib.exceptions import APIUsageError
 from pufferlib.vector import Multiprocessing, WorkerError
 from pufferlib.vector.config import physical_cores
-from pufferlib.vector.multiprocess import WORKER_POLL_S
+from pufferlib.vector.multiprocess import WORKER_POLL_S, AdaptiveSpin
 
 TESTS = Path(__file__).parent
 SHM = Path("/dev/shm")
@@ -263,3 +265,25 @@ def test_interpreter_exit_closes_an_open_vecenv(start_method: str) -> None:
     workers = [int(pid) for pid in out.split()]
     assert not _wait_gone(workers, timeout=2.0)
     assert _shm() - before_shm == set()
+
+
+# -- the worker's spin window --------------------------------------------------------------
+
+
+def test_adaptive_spin_covers_short_waits_and_gives_up_on_long_ones():
+    spin = AdaptiveSpin(floor=50e-6, cap=1e-3)
+    assert spin.window == 50e-6  # a new worker does not spin long before it has seen a wait
+    for _ in range(40):
+        spin.record(150e-6)  # a tight stepping loop: the parent answers in ~150 us
+    assert spin.window == pytest.approx(300e-6, rel=0.01)
+    for _ in range(40):
+        spin.record(5e-3)  # a trainer's forward passes: spinning would only burn CPU
+    assert spin.window == 50e-6
+
+
+@given(st.lists(st.floats(min_value=0.0, max_value=10.0), max_size=50))
+def test_adaptive_spin_window_stays_within_its_bounds(waits):
+    spin = AdaptiveSpin(floor=50e-6, cap=1e-3)
+    for waited in waits:
+        spin.record(waited)
+        assert 50e-6 <= spin.window <= 1e-3

@@ -7,8 +7,9 @@ is pickled: only info dicts (when an episode ends) and errors travel through a p
 
 Synchronisation: per worker, a ``go`` semaphore (parent -> worker: the command word is
 ready) and a ``done`` semaphore (worker -> parent: results are in the buffers). Waiting
-on either side first spins for a few tens of microseconds, yielding the core on every
-try (``sched_yield``), because the answer usually comes that fast; then it blocks in
+on either side first spins, yielding the core on every try (``sched_yield``), because the
+answer usually comes fast: the parent for a few tens of microseconds, a worker for about as
+long as its recent waits took (``AdaptiveSpin``, at most a millisecond); then it blocks in
 ``sem_timedwait``, so an idle vecenv costs no CPU. The blocking waits time out
 periodically: the parent checks that every worker is alive, a worker that its parent is.
 When batches may be formed from any ready workers (``zero_copy=False``), workers also
@@ -60,6 +61,12 @@ NO_MESSAGE, INFOS, ERROR = 0, 1, 2
 # the core of the process it waits for. Longer spins only take cores from workers and model.
 PARENT_SPIN_S = 50e-6
 WORKER_SPIN_S = 50e-6
+# A worker that blocks costs more than that whenever the parent answers within a few hundred
+# microseconds (a fast env stepped in a tight loop): waking a sleeping process took 100-200 us
+# here (a virtual machine: the host must interrupt a halted vCPU). So a worker spins for about
+# as long as its recent waits for the parent took, up to WORKER_SPIN_MAX_S; a trainer's
+# millisecond-long forward passes keep the window at WORKER_SPIN_S, costing no CPU.
+WORKER_SPIN_MAX_S = 1e-3
 PARENT_POLL_S = 0.2  # how often a blocked parent checks that its workers are alive
 WORKER_POLL_S = 0.5  # how often a blocked worker checks that its parent is alive
 CLOSE_GRACE_S = 2.0  # close(): how long workers get to exit by themselves
@@ -145,6 +152,24 @@ def _spin_acquire(sem: Any, seconds: float) -> bool:
     return False
 
 
+class AdaptiveSpin:
+    """A spin window that follows the recent waits: ``2 x`` their moving average within
+    ``[floor, cap]``, or ``floor`` once that average exceeds ``cap`` (spinning would not pay)."""
+
+    def __init__(self, floor: float, cap: float):
+        self.floor, self.cap = floor, cap
+        self.window = floor
+        self._typical = cap  # start sceptical: long waits until shown otherwise
+
+    def record(self, waited: float) -> None:
+        """Fold in how long the last wait took (seconds) and set the next ``window``."""
+        self._typical += 0.2 * (waited - self._typical)
+        if self._typical > self.cap:
+            self.window = self.floor
+        else:
+            self.window = min(self.cap, max(self.floor, 2 * self._typical))
+
+
 def _alive(parent_pid: int, spawner_pid: int) -> bool:
     """Whether the vecenv's process still exists (seen from one of its workers)."""
     if os.getppid() != spawner_pid:  # reparented: the process that started us is gone
@@ -201,12 +226,15 @@ def _worker_main(index: int, creators: Sequence[Callable], args: Sequence, kwarg
     spawner_pid = os.getppid()
     commands, messages = buffers.commands, buffers.messages
     env_slice = slice(first_env, first_env + envs_per_worker)
+    spin = AdaptiveSpin(WORKER_SPIN_S, WORKER_SPIN_MAX_S)
     try:
         while True:
-            if not _spin_acquire(go, WORKER_SPIN_S):
+            waiting_since = time.perf_counter()
+            if not _spin_acquire(go, spin.window):
                 while not go.acquire(True, WORKER_POLL_S):
                     if not _alive(parent_pid, spawner_pid):
                         return
+            spin.record(time.perf_counter() - waiting_since)
             command = commands.item(index)  # a Python int: cheaper to compare than numpy's
             if command == CLOSE:
                 return
