@@ -186,8 +186,12 @@ class CartPole(NativeEnv):
         super().__init__(num_envs, render_mode, report_interval, buf)
         # Stored variable-major for the kernel; ``state`` is its (num_envs, 4) view.
         self._state = np.zeros((4, self.num_envs), dtype=np.float64)
-        self.state = self._state.T
         self.ticks = np.zeros(self.num_envs, dtype=np.int64)
+
+    @property
+    def state(self) -> np.ndarray:
+        """The ``(num_envs, 4)`` state, a writable view: ``env.state[g] = (x, x_dot, theta, theta_dot)``."""
+        return self._state.T
 
     def sync_observations(self) -> None:
         """Copy ``state`` into the observations (after setting ``state`` by hand)."""
