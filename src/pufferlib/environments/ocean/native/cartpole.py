@@ -5,7 +5,7 @@ The physics, thresholds, reward (1 on every step, the terminal one included) and
 state and action a game reaches the same flags and next observation (float32, to its last
 bit) as ``gymnasium.make('CartPole-v1')`` (``tests/test_ocean_native.py`` checks it step by
 step). The float64 state agrees to rounding: sin and cos are polynomials within 1 ulp of
-libm's, which lets the physics loop vectorize (4x the speed); a batch with a hand-set pole
+libm's, which lets the physics loop vectorize (3.5x the speed); a batch with a hand-set pole
 past ``SMALL_ANGLE`` uses libm's and matches to the bit.
 Resets draw each state variable uniformly from ``[-0.05, 0.05)``, as Gymnasium does, from the
 game's own generator. ``continuous=True`` takes one action in ``[-1, 1]`` per game and
