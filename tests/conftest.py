@@ -17,3 +17,12 @@ def _shut_down_ray_after_each_module() -> Iterator[None]:
     ray = sys.modules.get("ray")
     if ray is not None and ray.is_initialized():
         ray.shutdown()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _stable_baselines3_logs_in_a_test_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """SB3's logger makes a folder on every ``learn()`` (``$SB3_LOGDIR``, else ``/tmp/SB3-<time>``):
+    keep them with the suite's temporary files instead of littering ``/tmp``."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SB3_LOGDIR", str(tmp_path_factory.mktemp("sb3_logs")))
+        yield
