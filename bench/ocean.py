@@ -47,6 +47,7 @@ import numpy as np
 import tomllib
 
 import pufferlib.vector
+from measure import load_average, timed
 from pufferlib.environments import ocean
 from pufferlib.environments.ocean.environment import NATIVE_ENVS
 from pufferlib.vector.config import physical_cores
@@ -60,29 +61,11 @@ def emit(**row: Any) -> None:
     print(json.dumps(row), flush=True)
 
 
-def load_average() -> float:
-    return round(os.getloadavg()[0], 2)
-
-
 def random_actions(env: Any, count: int, rng: np.random.Generator) -> list[np.ndarray]:
     space = env.single_action_space
     if hasattr(space, "n"):
         return [rng.integers(0, space.n, env.num_agents).astype(space.dtype) for _ in range(count)]
     return [rng.uniform(-1, 1, (env.num_agents, *space.shape)).astype(space.dtype) for _ in range(count)]
-
-
-def timed(step: Callable[[int], int], seconds: float) -> float:
-    """Calls ``step(i)`` (returning agent steps taken) for ``seconds``; agent steps/s."""
-    for i in range(3):
-        step(i)
-    steps, i = 0, 0
-    start = time.perf_counter()
-    while True:
-        steps += step(i)
-        i += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
-            return steps / elapsed
 
 
 def best_of(contenders: dict[str, Callable[[], float]], rounds: int) -> dict[str, float]:

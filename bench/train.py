@@ -49,6 +49,8 @@ from collections import deque
 import numpy as np
 import torch
 
+from measure import load_average
+
 WINDOW = 20
 TARGET = 475.0
 SB3_BUDGET = 500_000
@@ -57,10 +59,6 @@ BACKENDS = ("serial", "multiprocessing", "ray")
 
 def emit(record: dict) -> None:
     print(json.dumps(record), flush=True)
-
-
-def load_average() -> float:
-    return round(os.getloadavg()[0], 2)
 
 
 # ---------------------------------------------------------------------------------------

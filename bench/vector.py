@@ -28,6 +28,7 @@ import gymnasium
 import numpy as np
 
 import pufferlib.vector
+from measure import timed
 from pufferlib.emulation import GymnasiumPufferEnv
 from pufferlib.vector.config import physical_cores
 
@@ -108,20 +109,6 @@ PROFILES: dict[str, Callable[[], gymnasium.Env]] = {
 
 # ------------------------------------------------------------------------------------------
 # Measurements
-
-
-def _timed(step: Callable[[int], int], seconds: float) -> float:
-    """Calls ``step(i)`` (returning agent steps taken) for ``seconds``; agent steps/s."""
-    for i in range(3):
-        step(i)
-    steps, i = 0, 0
-    start = time.perf_counter()
-    while True:
-        steps += step(i)
-        i += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
-            return steps / elapsed
 
 
 def _bare_loop(creator: Callable, seconds: float, start_at: float, results: Any, index: int) -> None:
@@ -251,7 +238,7 @@ def run(profiles: list[str], sizes: list[int], seconds: float, rounds: int) -> l
                 for _ in range(rounds):
                     limit = max(limit, physical_limit(creator, seconds, cores))
                     for name, runner in runners.items():
-                        best[name] = max(best[name], _timed(runner.step, seconds))
+                        best[name] = max(best[name], timed(runner.step, seconds))
             finally:
                 for runner in runners.values():
                     runner.close()
