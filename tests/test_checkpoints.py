@@ -12,6 +12,7 @@ import sys
 import textwrap
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -35,9 +36,21 @@ HIDDEN = 768  # big enough that a save takes a while: kills land inside writes
 KILLS = 6
 
 SAVER = textwrap.dedent(f"""
-    import sys, torch
+    import os, stat, sys, time, torch
     sys.path.insert(0, {str(Path(__file__).parent)!r})
     from test_checkpoints import make_trainer
+
+    real_fsync = os.fsync
+
+    def announced_fsync(fd):
+        # A file's data is on disk but not yet renamed into place: say so, and linger, so the
+        # test can kill us inside a write on purpose.
+        real_fsync(fd)
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            print("writing", os.readlink(f"/proc/self/fd/{{fd}}"), flush=True)
+            time.sleep(0.05)
+
+    os.fsync = announced_fsync
     trainer = make_trainer(sys.argv[1], sys.argv[2], int(sys.argv[3]))
     step = int(sys.argv[4])
     while True:
@@ -46,7 +59,7 @@ SAVER = textwrap.dedent(f"""
             for parameter in trainer.policy.parameters():
                 parameter.fill_(step)
         trainer.global_step = step
-        print(step, flush=True)
+        print("step", step, flush=True)
         trainer.save_checkpoint()
 """)
 
@@ -73,21 +86,29 @@ def _temporaries(folder: Path) -> list[Path]:
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_sigkill_during_saves_never_mixes_saves_and_leaves_no_temporaries(tmp_path):
+    """Every other kill lands inside a write on purpose (the saver announces each file it has
+    written but not yet renamed); the others land at random moments of the save loop."""
     folder = tmp_path / "exp"
     reader = make_trainer(str(tmp_path), "exp", HIDDEN)
     rng = random.Random(0)
-    step, checked, crashed_temporaries = 0, 0, 0
-    for _ in range(KILLS):
+    step = 0
+    for kill in range(KILLS):
         saver = subprocess.Popen([sys.executable, "-c", SAVER, str(tmp_path), "exp", str(HIDDEN), str(step)],
                                  stdout=subprocess.PIPE, text=True)
+        inside_a_write = kill % 2 == 0
         try:
-            for _ in range(2):  # let it complete at least one save, then kill it inside a later one
-                assert saver.stdout.readline(), "the saver died"
-            time.sleep(rng.uniform(0.0, 0.4))
+            _read_until(saver, lambda line: line.startswith("step"))
+            _read_until(saver, lambda line: line.startswith("step"))  # one save has completed
+            if inside_a_write:
+                _read_until(saver, lambda line: line.startswith("writing") and
+                            Path(line.split(maxsplit=1)[1].strip()).parent == folder)
+            else:
+                time.sleep(rng.uniform(0.0, 0.4))
         finally:
             saver.send_signal(signal.SIGKILL)
             saver.wait()
-        crashed_temporaries += len(_temporaries(folder))
+        if inside_a_write:
+            assert _temporaries(folder), "the kill inside a write left no temporary"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a model.pt newer than checkpoint.pt is reported
             reader.load_checkpoint(folder)
@@ -96,13 +117,20 @@ def test_sigkill_during_saves_never_mixes_saves_and_leaves_no_temporaries(tmp_pa
             assert _step_of(load_weights(folder)) == saved
             assert _step_of(load_weights(folder / MODEL_FILE)) == saved
         step = saved + 100
-        checked += 1
-    assert checked == KILLS and crashed_temporaries > 0  # the kills did land inside writes
     reader.global_step = step
     reader.save_checkpoint()
     assert _temporaries(folder) == []
     assert _step_of(load_weights(folder / MODEL_FILE)) == _step_of(load_weights(folder))
     reader.vecenv.close()
+
+
+def _read_until(process: subprocess.Popen, wanted: Callable[[str], bool]) -> str:
+    """The first line of ``process``'s output that is ``wanted``."""
+    while True:
+        line = process.stdout.readline()
+        assert line, "the saver died"
+        if wanted(line):
+            return line
 
 
 def test_a_model_pt_newer_than_its_checkpoint_is_not_mixed_with_it(tmp_path):
