@@ -292,13 +292,12 @@ def test_cartpole_matches_gymnasium_step_for_step(continuous):
     assert steps > 1000 and truncations >= 1
 
 
-def test_cartpole_uses_libm_exactly_once_any_pole_is_far_from_upright():
+def test_cartpole_matches_gymnasium_to_the_bit_once_a_pole_is_far_from_upright():
     """A hand-set state past the polynomials' range switches the batch to libm's sin and cos:
     then every game matches Gymnasium to the last bit."""
     reference = gymnasium.make("CartPole-v1")
     env = CartPole(num_envs=2)
     env.reset(seed=0)
-    reference.reset(seed=3)
     rng = np.random.default_rng(1)
     for episode in range(20):
         gym_obs, _ = reference.reset(seed=episode)
