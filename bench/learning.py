@@ -69,6 +69,8 @@ def train_once(task: str, seed: int, steps: int | None, overrides: dict | None =
     env_id, budget, _, _ = PUBLISHED[task]
     config = experiment.load_config(env_id)
     for section, values in (overrides or {}).items():
+        if section not in config:
+            raise SystemExit(f"--set: the config has no section {section!r} (it has {', '.join(config)})")
         config[section].update(values)
     total = steps or budget
     config["train"].update(seed=seed, total_timesteps=total)
