@@ -89,6 +89,23 @@ def test_continuous_matches_normal(shape):
     assert torch.allclose(entropy, dist.entropy().sum(dims), atol=1e-6)
 
 
+@pytest.mark.parametrize("grad", [False, True])
+def test_a_sampled_continuous_action_is_scored_like_normal_with_and_without_autograd(grad):
+    mean = torch.randn(5, 3, requires_grad=True)
+    log_std = torch.randn(1, 3, requires_grad=True)
+    with torch.set_grad_enabled(grad):
+        dist = Normal(mean, log_std.exp().expand_as(mean))
+        action, logprob, entropy = sample_logits(dist)
+    reference = Normal(mean, log_std.exp().expand_as(mean))
+    torch.testing.assert_close(logprob, reference.log_prob(action).sum(1))
+    torch.testing.assert_close(entropy, reference.entropy().sum(1))
+    if grad:  # the score function of the fixed sampled action, as Normal.log_prob's
+        got = torch.autograd.grad(logprob.sum(), [mean, log_std])
+        expected = torch.autograd.grad(reference.log_prob(action).sum(), [mean, log_std])
+        for g, e in zip(got, expected, strict=True):
+            torch.testing.assert_close(g, e)
+
+
 def test_continuous_sampling_has_the_right_moments():
     dist = Normal(torch.full((50_000, 1), 2.0), torch.full((50_000, 1), 0.5))
     action, logprob, _ = sample_logits(dist)

@@ -134,6 +134,24 @@ def test_user_config_file_overrides_the_defaults(tmp_path):
         experiment.load_config("user_envs:DictTupleEnv", config_file=path)
 
 
+def test_a_package_files_default_lies_between_the_global_default_and_each_env(tmp_path, monkeypatch):
+    (tmp_path / "default.toml").write_text("[default.train]\ngamma = 0.9\nlearning_rate = 0.1\n")
+    (tmp_path / "classic_control.toml").write_text(
+        "[default.train]\nlearning_rate = 0.2\nupdate_epochs = 7\n"
+        "[cartpole]\nenv_name = \"CartPole-v1\"\n[cartpole.train]\nupdate_epochs = 3\n"
+        "[acrobot]\nenv_name = \"Acrobot-v1\"\n"
+    )
+    monkeypatch.setattr(experiment, "CONFIG_DIR", tmp_path)
+    experiment.load_config_files.cache_clear()
+    try:
+        cartpole, acrobot = experiment.load_config("cartpole"), experiment.load_config("acrobot")
+        assert "default" not in experiment.env_names()
+    finally:
+        experiment.load_config_files.cache_clear()
+    assert (cartpole["train"]["gamma"], cartpole["train"]["learning_rate"]) == (0.9, 0.2)
+    assert (cartpole["train"]["update_epochs"], acrobot["train"]["update_epochs"]) == (3, 7)
+
+
 # ---------------------------------------------------------------------------------------
 # Wrapping and default policies
 

@@ -160,6 +160,27 @@ def test_trainer_updates_the_statistics_after_each_update_and_checkpoints_them(t
         resumed.close(save=False)
 
 
+def test_observation_statistics_stop_updating_at_the_configured_fraction_of_the_run(tmp_path):
+    config = _config(tmp_path)
+    config["train"]["observation_stats_until"] = 0.5  # rollouts starting at steps 0 and 1024 update
+    trainer = _trainer(config, "frozen")
+    normalizer = trainer.observation_normalizers[0]
+    counts = []
+    try:
+        while not trainer.done:
+            trainer.evaluate()
+            trainer.train()
+            counts.append(normalizer.count.item())
+    finally:
+        trainer.close(save=False)
+    np.testing.assert_allclose(counts, [1024, 2048, 2048, 2048], atol=1e-3)
+
+    for bad in (-0.1, 1.5):
+        config["train"]["observation_stats_until"] = bad
+        with pytest.raises(APIUsageError, match="observation_stats_until"):
+            experiment.train_config(config)
+
+
 def test_an_evaluated_checkpoint_sees_the_inputs_training_did(tmp_path):
     from pufferlib.rollout import play
 

@@ -111,8 +111,11 @@ def load_config_files() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
         if path.stem == "default":
             default = data.get("default", {})
             continue
+        # A package file's own [default] holds what its envs share: under each env table,
+        # over the global [default].
+        shared = data.pop("default", {})
         for name, table in data.items():
-            table = dict(table)
+            table = merge(shared, table)
             table.setdefault("package", path.stem)
             table.setdefault("env_name", name)
             table["name"] = name

@@ -60,7 +60,8 @@ class ActionHead(nn.Module):
         self.linear = layer_init(nn.Linear(input_size, out), std=std)
 
     def forward(self, hidden: torch.Tensor) -> Any:
-        logits = self.linear(hidden)
+        # F.linear, not a module call: a small head costs more in per-call overhead than in arithmetic.
+        logits = F.linear(hidden, self.linear.weight, self.linear.bias)
         if self.is_multidiscrete:
             return list(logits.split(self.sizes, dim=1))
         if self.is_continuous:

@@ -106,6 +106,11 @@ class TrainConfig:
     """Divide rewards by the running spread of each agent's discounted return and clip them to
     [-10, 10] before GAE (CleanRL's NormalizeReward, kept for the whole run and checkpointed;
     see ``pufferlib.normalization``). Applied before ``reward_scale``."""
+    observation_stats_until: float = 1.0
+    """Fraction of ``total_timesteps`` after which the policy's observation-normalisation
+    statistics stop updating (1: the whole run). A statistics update changes what the policy
+    does outside PPO's clipped step; once the learning rate has annealed low, the policy can no
+    longer follow that drift."""
     norm_adv: bool = True
     clip_coef: float = 0.2
     clip_vloss: bool = True
@@ -152,6 +157,11 @@ class TrainConfig:
                 raise APIUsageError(f"train.{field.name} must be a finite number, got {value}.")
         if not 0.0 <= self.gamma <= 1.0 or not 0.0 <= self.gae_lambda <= 1.0:
             raise APIUsageError("train.gamma and train.gae_lambda must lie in [0, 1].")
+        if not 0.0 <= self.observation_stats_until <= 1.0:
+            raise APIUsageError(
+                "train.observation_stats_until is a fraction of the run in [0, 1], "
+                f"got {self.observation_stats_until}."
+            )
         if self.learning_rate <= 0:
             raise APIUsageError(f"train.learning_rate must be positive, got {self.learning_rate}.")
         non_negative = ("clip_coef", "vf_coef", "vf_clip_coef", "ent_coef", "max_grad_norm", "target_kl",
@@ -676,7 +686,8 @@ class Trainer:
             "clipfrac": means[4], "loss": means[5], "explained_variance": explained,
             "learning_rate": self.optimizer.param_groups[0]["lr"], "minibatches": float(len(stats)),
         }
-        if self.observation_normalizers:
+        stats_frozen = self._rollout_start_step >= cfg.observation_stats_until * cfg.total_timesteps
+        if self.observation_normalizers and not stats_frozen:
             # After the update: the statistics stay fixed while a rollout is collected and learned
             # from, so stored log-probabilities and values match the training pass.
             seen = torch.from_numpy(exp.masks[:, :horizon]).to(exp.observations.device)

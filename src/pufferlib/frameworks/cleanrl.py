@@ -56,16 +56,25 @@ def _categorical(logits: torch.Tensor, action: torch.Tensor | None
 def _normal(dist: Normal, action: torch.Tensor | None
             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     mean, std = dist.loc, dist.scale
-    if action is None:
+    if action is not None:
+        standardised = (action - mean) / std
+    else:
         # Like Normal.sample(): no gradient through the sample (REINFORCE, not reparameterized).
-        action = (mean + std * torch.randn_like(mean)).detach()
-    log_std = std.log()
+        noise = torch.randn_like(mean)
+        action = torch.addcmul(mean, std, noise).detach()
+        # Without autograd the standardised action is the noise itself (no division); with it,
+        # the log-prob must be a function of mean and std at the fixed action.
+        standardised = (action - mean) / std if torch.is_grad_enabled() else noise
+    # Summed over the action dimensions: log N(a) = -z^2/2 - log std - log sqrt(2 pi) per dimension.
     dims = tuple(range(1, mean.dim()))
-    logprob = (-0.5 * ((action - mean) / std) ** 2 - log_std - _HALF_LOG_2PI)
-    entropy = (0.5 + _HALF_LOG_2PI) + log_std
-    if dims:
-        logprob, entropy = logprob.sum(dim=dims), entropy.sum(dim=dims)
-    return action, logprob, entropy.expand_as(logprob)
+    size = math.prod(mean.shape[1:])
+    log_std = std.log()
+    log_std = log_std.sum(dim=dims) if dims else log_std
+    square = standardised.square()
+    square = square.sum(dim=dims) if dims else square
+    logprob = square.mul(-0.5) - (log_std + size * _HALF_LOG_2PI)
+    entropy = log_std + size * (0.5 + _HALF_LOG_2PI)
+    return action, logprob, entropy
 
 
 def sample_logits(logits: Any, action: torch.Tensor | None = None
