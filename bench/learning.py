@@ -217,7 +217,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="replace the published budget")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "learning.jsonl",
                         help="JSON lines are appended here")
-    parser.add_argument("--png", type=Path, default=Path(__file__).parent / "results" / "learning.png")
+    parser.add_argument("--png", type=Path, default=None,
+                        help="where the curves go (default: the lines' file with a .png suffix)")
     parser.add_argument("--report", type=Path, default=None, help="only print the table/PNG of these lines")
     parser.add_argument("--cleanrl", default=None, help="path to CleanRL's ppo_continuous_action.py")
     parser.add_argument("--cleanrl-python", default=sys.executable)
@@ -228,7 +229,7 @@ def main() -> None:
 
     if args.report is not None:
         lines = [json.loads(text) for text in args.report.read_text().splitlines() if text.strip()]
-        report(lines, args.png)
+        report(lines, args.png or args.report.with_suffix(".png"))
         return
     args.out.parent.mkdir(parents=True, exist_ok=True)
     new_lines = []
@@ -254,7 +255,7 @@ def main() -> None:
                     f.write(text + "\n")
                 new_lines.append(line)
     lines = [json.loads(text) for text in args.out.read_text().splitlines() if text.strip()]
-    report(lines, args.png)
+    report(lines, args.png or args.out.with_suffix(".png"))
 
 
 if __name__ == "__main__":
