@@ -44,6 +44,7 @@ PUBLISHED = {
     "acrobot": ("Acrobot-v1", 500_000, -86.0, None),
 }
 CURVE_POINTS = 200
+CLEANRL_LOG = "cleanrl.log"
 
 
 def parse_overrides(items: list[str]) -> dict[str, dict[str, object]]:
@@ -110,17 +111,23 @@ def variant(line: dict) -> str:
 
 def start_cleanrl(script: str, python: str, env_id: str, seed: int, steps: int, workdir: str
                   ) -> subprocess.Popen:
-    """CleanRL's script on ``env_id`` in ``workdir`` (its runs/ folder goes there), CPU only."""
+    """CleanRL's script on ``env_id`` in ``workdir`` (its runs/ folder goes there), CPU only.
+
+    Its output goes to ``workdir/cleanrl.log``, not a pipe: nobody reads a pipe while ours
+    trains, and a full pipe would stall CleanRL's run (it prints every episode).
+    """
     command = [python, os.path.abspath(script), "--env-id", env_id, "--seed", str(seed),
                "--total-timesteps", str(steps), "--no-cuda"]
-    return subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    with open(Path(workdir) / CLEANRL_LOG, "w") as log:
+        return subprocess.Popen(command, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
 
 
-def finish_cleanrl(process: subprocess.Popen, task: str, env_id: str, seed: int, steps: int, start: float,
-                   children_cpu: float) -> dict:
+def finish_cleanrl(process: subprocess.Popen, workdir: str, task: str, env_id: str, seed: int, steps: int,
+                   start: float, children_cpu: float) -> dict:
     """Wait for CleanRL's run; its line, with the last 100 episodic returns it printed."""
-    output, _ = process.communicate()
+    process.wait()
     wall = time.perf_counter() - start
+    output = (Path(workdir) / CLEANRL_LOG).read_text()
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = usage.ru_utime + usage.ru_stime - children_cpu
     if process.returncode != 0:
@@ -245,7 +252,7 @@ def main() -> None:
                                         workdir.name)
             results = [train_once(task, seed, args.steps, overrides)]
             if process is not None:
-                results.append(finish_cleanrl(process, task, env_id, seed, args.steps or budget,
+                results.append(finish_cleanrl(process, workdir.name, task, env_id, seed, args.steps or budget,
                                               cleanrl_start, children_cpu))
                 workdir.cleanup()
             for line in results:
