@@ -148,6 +148,12 @@ def finish_cleanrl(process: subprocess.Popen, workdir: str, task: str, env_id: s
     }
 
 
+def own_wall(line: dict) -> float:
+    """A run's wall time less ``output_stall_s``: time it spent blocked on a full output pipe
+    (before CleanRL's output went to a file), measured from its TensorBoard log."""
+    return line["wall_s"] - line.get("output_stall_s", 0.0)
+
+
 def report(lines: list[dict], png: Path | None) -> None:
     """The table (ours beside the published figure and any CleanRL runs) and the curves."""
     runs: dict[tuple[str, str, int], list[dict]] = defaultdict(list)
@@ -163,19 +169,20 @@ def report(lines: list[dict], png: Path | None) -> None:
         published = f"{mean:g}" + (f" +- {published_std:g}" if published_std is not None else "")
         if budget != published_budget:
             published += f" (at {published_budget:,})"
-        wall, sps = statistics.mean(g["wall_s"] for g in group), statistics.mean(g["sps"] for g in group)
+        wall = statistics.mean(own_wall(g) for g in group)
+        sps = statistics.mean(g["steps"] / own_wall(g) for g in group)
         cpu = statistics.mean(g["cpu_s"] for g in group)
         print(f"| {PUBLISHED[task][0]} | {impl} | {budget:,} | {len(group)} | "
               f"{statistics.mean(finals):.0f} {spread} | {published} | {wall:.0f} | {cpu:.0f} | {sps:.0f} |")
     pairs = defaultdict(dict)
-    for line in lines:
+    for line in lines:  # a run beside CleanRL's is written just before it: the last of each impl pairs
         if line.get("bench") == "learning":
-            pairs[(line["task"], line["seed"], line["budget"])][variant(line)] = line
+            pairs[(line["task"], line["seed"], line["budget"])][line["impl"]] = line
     for (task, seed, budget), pair in sorted(pairs.items()):
         if {"pufferlib", "cleanrl"} <= pair.keys():
             ours, theirs = pair["pufferlib"], pair["cleanrl"]
             print(json.dumps({"bench": "learning_walltime", "task": task, "seed": seed, "steps": budget,
-                              "cleanrl_wall_over_ours": theirs["wall_s"] / ours["wall_s"],
+                              "cleanrl_wall_over_ours": own_wall(theirs) / own_wall(ours),
                               "cleanrl_cpu_over_ours": theirs["cpu_s"] / ours["cpu_s"]}))
     if png is not None and runs:
         plot(runs, png)
