@@ -30,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -198,8 +199,14 @@ def plot(runs: dict, png: Path) -> None:
     # Each task's longest runs only (its published budget once run): short comparison runs
     # would crowd the axes.
     longest = {task: max(budget for t, _, budget in runs if t == task) for task in tasks}
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4.5 * len(tasks), 3.5), squeeze=False)
-    for ax, task in zip(axes[0], tasks):
+    columns = min(3, len(tasks))
+    rows = math.ceil(len(tasks) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(5.5 * columns, 4 * rows), squeeze=False)
+    variants = sorted({impl for _, impl, _ in runs} - {"pufferlib", "cleanrl"})
+    colours = {"pufferlib": "C0", "cleanrl": "C1", **{v: f"C{i + 2}" for i, v in enumerate(variants)}}
+    for ax in axes.flat[len(tasks):]:
+        ax.set_visible(False)
+    for ax, task in zip(axes.flat, tasks):
         labelled = set()
         for (t, impl, budget), group in sorted(runs.items()):
             if t != task or budget != longest[task]:
@@ -207,16 +214,15 @@ def plot(runs: dict, png: Path) -> None:
             for line in group:
                 if line["curve"]:
                     steps, values = zip(*line["curve"])
-                    colour = {"pufferlib": "C0", "cleanrl": "C1"}.get(impl, "C2")
-                    ax.plot(steps, values, color=colour, alpha=0.8,
-                            label=None if impl in labelled else impl)
+                    ax.plot(steps, values, color=colours[impl], alpha=0.8,
+                            label=None if impl in labelled else textwrap.fill(impl, 50))
                     labelled.add(impl)
         ax.axhline(PUBLISHED[task][2], color="gray", linestyle="--",
                    label=f"CleanRL published at {PUBLISHED[task][1]:,} steps")
         ax.set_title(PUBLISHED[task][0])
         ax.set_xlabel("agent steps")
         ax.set_ylabel("mean return (last 100 episodes)")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=90)
