@@ -35,7 +35,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-# CleanRL's published PPO results (mean, std over seeds or None) and the budget they are quoted at.
+# CleanRL's published PPO results (mean, std over seeds or None; None, None where there is
+# none) and the budget they are quoted at.
 PUBLISHED = {
     "halfcheetah": ("HalfCheetah-v4", 1_000_000, 1442.0, 46.0),
     "hopper": ("Hopper-v4", 1_000_000, 2383.0, 272.0),
@@ -43,6 +44,10 @@ PUBLISHED = {
     "invertedpendulum": ("InvertedPendulum-v4", 1_000_000, 963.0, None),
     "cartpole": ("CartPole-v1", 500_000, 490.0, None),
     "acrobot": ("Acrobot-v1", 500_000, -86.0, None),
+    # dm_control: no CleanRL figure to compare with; trained for 1M steps, the configs' budget.
+    "cartpole-swingup": ("dm_control:cartpole-swingup", 1_000_000, None, None),
+    "cheetah-run": ("dm_control:cheetah-run", 1_000_000, None, None),
+    "walker-walk": ("dm_control:walker-walk", 1_000_000, None, None),
 }
 CURVE_POINTS = 200
 CLEANRL_LOG = "cleanrl.log"
@@ -167,8 +172,11 @@ def report(lines: list[dict], png: Path | None) -> None:
         finals = [g["final_return"] for g in group]
         spread = f"+- {statistics.stdev(finals):.0f}" if len(finals) > 1 else "(1 seed)"
         _, published_budget, mean, published_std = PUBLISHED[task]
-        published = f"{mean:g}" + (f" +- {published_std:g}" if published_std is not None else "")
-        if budget != published_budget:
+        if mean is None:
+            published = "none"
+        else:
+            published = f"{mean:g}" + (f" +- {published_std:g}" if published_std is not None else "")
+        if mean is not None and budget != published_budget:
             published += f" (at {published_budget:,})"
         wall = statistics.mean(own_wall(g) for g in group)
         sps = statistics.mean(g["steps"] / own_wall(g) for g in group)
@@ -217,8 +225,9 @@ def plot(runs: dict, png: Path) -> None:
                     ax.plot(steps, values, color=colours[impl], alpha=0.8,
                             label=None if impl in labelled else textwrap.fill(impl, 50))
                     labelled.add(impl)
-        ax.axhline(PUBLISHED[task][2], color="gray", linestyle="--",
-                   label=f"CleanRL published at {PUBLISHED[task][1]:,} steps")
+        if PUBLISHED[task][2] is not None:
+            ax.axhline(PUBLISHED[task][2], color="gray", linestyle="--",
+                       label=f"CleanRL published at {PUBLISHED[task][1]:,} steps")
         ax.set_title(PUBLISHED[task][0])
         ax.set_xlabel("agent steps")
         ax.set_ylabel("mean return (last 100 episodes)")
