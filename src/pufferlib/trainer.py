@@ -109,8 +109,8 @@ class TrainConfig:
     observation_stats_until: float = 1.0
     """Fraction of ``total_timesteps`` after which the policy's observation-normalisation
     statistics stop updating (1: the whole run). A statistics update changes what the policy
-    does outside PPO's clipped step; once the learning rate has annealed low, the policy can no
-    longer follow that drift."""
+    does outside PPO's clipped step, and late in a run the annealed learning rate leaves it
+    little room to adapt (Hopper-v4 ships 0.5: see bench/results/NOTES.md)."""
     norm_adv: bool = True
     clip_coef: float = 0.2
     clip_vloss: bool = True
