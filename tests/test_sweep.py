@@ -111,7 +111,7 @@ def test_the_median_pruner_stops_a_trial_behind_earlier_ones(tmp_path, capsys):
 def test_ctrl_c_leaves_a_study_that_resumes(tmp_path):
     args = ["sweep", "--env", "squared", "--data-dir", str(tmp_path), "--sweep-id", "c",
             "--sweep.trials", "1", "--sweep.pruner", "none"]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
     process = subprocess.Popen(command(*args, "--sweep.timesteps", "10_000_000"), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=env)
     metrics = tmp_path / "c" / "trial-000" / "metrics.jsonl"
@@ -120,7 +120,12 @@ def test_ctrl_c_leaves_a_study_that_resumes(tmp_path):
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
         time.sleep(0.2)
     process.send_signal(signal.SIGINT)
-    process.communicate(timeout=60)
+    try:
+        process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+        _, stderr = process.communicate(timeout=30)
+        pytest.fail(f"puffer sweep was still running 60 s after Ctrl-C; its stacks:\n{stderr[-6000:]}")
     assert process.returncode == 130
     assert states(load(tmp_path, "c")) == ["FAIL"]
     result = puffer(*args, "--sweep.timesteps", "2048")
