@@ -112,8 +112,10 @@ def test_ctrl_c_leaves_a_study_that_resumes(tmp_path):
     args = ["sweep", "--env", "squared", "--data-dir", str(tmp_path), "--sweep-id", "c",
             "--sweep.trials", "1", "--sweep.pruner", "none"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
+    # A background job of a non-interactive shell inherits SIGINT ignored, and so would the sweep.
     process = subprocess.Popen(command(*args, "--sweep.timesteps", "10_000_000"), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=env)
+                               stderr=subprocess.PIPE, text=True, env=env,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     metrics = tmp_path / "c" / "trial-000" / "metrics.jsonl"
     deadline = time.monotonic() + 120
     while not metrics.is_file() or not metrics.read_text():
