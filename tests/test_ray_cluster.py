@@ -191,7 +191,7 @@ def test_timeout_names_the_silent_worker_and_close_is_quick(cluster) -> None:
             os.kill(pid, signal.SIGCONT)
 
 
-def test_training_survives_a_lost_node_with_recover(cluster) -> None:
+def test_training_survives_a_lost_node_with_recover(cluster, tmp_path) -> None:
     """A PPO run on a two-node pool keeps training through a node removal (recover=True)."""
     import torch
 
@@ -205,7 +205,7 @@ def test_training_survives_a_lost_node_with_recover(cluster) -> None:
     vecenv = Ray(ocean.env_creator("squared"), num_envs=8, num_workers=2, placement={"sim": 1}, recover=True)
     assert added.node_id in {location["node_id"] for location in vecenv.worker_locations}
     config = TrainConfig(total_timesteps=6144, batch_size=512, minibatch_size=128, bptt_horizon=8,
-                         data_dir="/tmp/pufferlib-test-ray-cluster")
+                         data_dir=str(tmp_path))
     trainer = Trainer(vecenv, ocean.Policy(vecenv.driver_env, hidden_size=32), config, exp_id="recover")
     try:
         with pytest.warns(RuntimeWarning, match="replaced a lost actor"):

@@ -14,7 +14,6 @@ import multiprocessing.resource_tracker
 import os
 import signal
 import time
-from pathlib import Path
 
 import numpy as np
 import psutil
@@ -26,8 +25,7 @@ from pufferlib.exceptions import APIUsageError
 from pufferlib.vector import Multiprocessing, Serial, WorkerError, make
 from pufferlib.vector import multiprocess as mp_backend
 from pufferlib.vector.multiprocess import WorkerTimeoutError
-
-SHM = Path("/dev/shm")
+from shared_memory import SHM, semaphore_files, still_there
 
 
 def hanging_init() -> GymnasiumPufferEnv:
@@ -137,17 +135,13 @@ def test_timeout_is_accepted_by_make_and_documented() -> None:
         make(vector_envs.counting, backend=Serial, num_envs=1, timeout=1.0)
 
 
-def _semaphores() -> set[str]:
-    return {name for name in os.listdir(SHM) if name.startswith("sem.")} if SHM.exists() else set()
-
-
 @pytest.mark.timeout(60)
 @pytest.mark.skipif(not SHM.exists(), reason="named semaphores live in /dev/shm on Linux")
 def test_spawn_semaphores_are_freed_while_a_caught_worker_error_is_referenced() -> None:
-    before = _semaphores()
     failing = functools.partial(vector_envs.failing, fail=True, fail_at=1)
     vecenv = Multiprocessing([vector_envs.failing, failing], num_envs=2, num_workers=2, start_method="spawn")
-    assert _semaphores() - before  # spawn names its semaphores in /dev/shm
+    semaphores = semaphore_files(vecenv)
+    assert still_there(semaphores) == semaphores != set()  # spawn names its semaphores in /dev/shm
     vecenv.reset()
     caught = None
     try:
@@ -157,4 +151,4 @@ def test_spawn_semaphores_are_freed_while_a_caught_worker_error_is_referenced() 
     assert caught is not None and caught.__traceback__ is not None
     vecenv.close()
     gc.collect()
-    assert _semaphores() - before == set()
+    assert still_there(semaphores) == set()

@@ -23,9 +23,9 @@ from pufferlib.exceptions import APIUsageError
 from pufferlib.vector import Multiprocessing, WorkerError
 from pufferlib.vector.config import physical_cores
 from pufferlib.vector.multiprocess import WORKER_POLL_S, AdaptiveSpin
+from shared_memory import semaphore_files, still_there
 
 TESTS = Path(__file__).parent
-SHM = Path("/dev/shm")
 
 
 def _children() -> set[int]:
@@ -33,10 +33,6 @@ def _children() -> set[int]:
                       "_pid", None)
     return {p.pid for p in psutil.Process().children(recursive=True) if p.pid != tracker and p.is_running()
             and p.status() != psutil.STATUS_ZOMBIE}
-
-
-def _shm() -> set[str]:
-    return set(os.listdir(SHM)) if SHM.exists() else set()
 
 
 def _wait_gone(pids, timeout: float = 5.0) -> set[int]:
@@ -58,9 +54,11 @@ def _wait_gone(pids, timeout: float = 5.0) -> set[int]:
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("start_method", ["fork", "spawn"])
 def test_close_leaves_no_processes_or_shared_memory(start_method: str) -> None:
-    before_children, before_shm = _children(), _shm()
+    before_children = _children()
     vecenv = Multiprocessing(vector_envs.counting, num_envs=4, num_workers=2, start_method=start_method,
                              batch_size=2, zero_copy=False)
+    semaphores = semaphore_files(vecenv)
+    assert still_there(semaphores) == semaphores and bool(semaphores) == (start_method == "spawn")
     workers = _children() - before_children
     assert len(workers) == 2
     vecenv.reset()
@@ -69,7 +67,7 @@ def test_close_leaves_no_processes_or_shared_memory(start_method: str) -> None:
     vecenv.close()
     assert _children() - before_children == set()
     assert not _wait_gone(workers, 0)
-    assert _shm() - before_shm == set()
+    assert still_there(semaphores) == set()
 
 
 @pytest.mark.timeout(60)
@@ -222,6 +220,7 @@ def _run_script(body: str) -> subprocess.Popen:
         sys.path.insert(0, {str(TESTS)!r})
         import numpy as np
         import vector_envs
+        from shared_memory import semaphore_files
         from pufferlib.vector import Multiprocessing
     """) + textwrap.dedent(body)
     return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -231,40 +230,43 @@ def _run_script(body: str) -> subprocess.Popen:
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("start_method", ["fork", "spawn"])
 def test_workers_exit_when_the_parent_is_killed(start_method: str) -> None:
-    before_shm = _shm()
     parent = _run_script(f"""
         vecenv = Multiprocessing(vector_envs.counting, num_envs=2, num_workers=2,
                                  start_method={start_method!r})
         vecenv.reset()
         print(*[p.pid for p in vecenv._processes], flush=True)
+        print(*semaphore_files(vecenv), flush=True)
         time.sleep(60)
     """)
     workers = [int(pid) for pid in parent.stdout.readline().split()]
     assert len(workers) == 2, parent.stderr.read()
+    semaphores = set(parent.stdout.readline().split())
+    assert still_there(semaphores) == semaphores and bool(semaphores) == (start_method == "spawn")
     parent.kill()
     parent.wait()
     assert not _wait_gone(workers, timeout=5.0), "orphaned workers kept running"
     time.sleep(0.5)  # the resource tracker unlinks what the killed parent left
-    assert _shm() - before_shm == set()
+    assert still_there(semaphores) == set()
 
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("start_method", ["fork", "spawn"])
 def test_interpreter_exit_closes_an_open_vecenv(start_method: str) -> None:
-    before_shm = _shm()
     parent = _run_script(f"""
         vecenv = Multiprocessing(vector_envs.counting, num_envs=2, num_workers=2,
                                  start_method={start_method!r})
         vecenv.reset()
         vecenv.send(np.zeros(2, np.int64))
         print(*[p.pid for p in vecenv._processes], flush=True)
+        print(*semaphore_files(vecenv), flush=True)
     """)
     out, err = parent.communicate(timeout=30)
     assert parent.returncode == 0, err
     assert "leaked" not in err and "Traceback" not in err, err
-    workers = [int(pid) for pid in out.split()]
+    pids, names = out.split("\n")[:2]
+    workers = [int(pid) for pid in pids.split()]
     assert not _wait_gone(workers, timeout=2.0)
-    assert _shm() - before_shm == set()
+    assert len(workers) == 2 and still_there(names.split()) == set()
 
 
 # -- the worker's spin window --------------------------------------------------------------
