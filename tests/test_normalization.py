@@ -115,6 +115,12 @@ def test_the_configured_mujoco_tasks_normalise_per_run():
         assert "normalize" not in config["env"]  # no per-worker statistics
 
 
+def test_cartpole_swingup_is_tuned_to_raw_observations():
+    # Its tuning run collapsed late with running observation statistics (bench/results/NOTES.md).
+    config = experiment.load_config("dm_control:cartpole-swingup")
+    assert not config["policy"]["normalize_observations"] and config["train"]["normalize_rewards"]
+
+
 def _trainer(config: dict, exp_id: str):
     from pufferlib.trainer import Trainer
 
