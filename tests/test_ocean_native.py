@@ -162,10 +162,39 @@ def test_episodes_end_reset_and_report_stats(name):
         done += int((terminals | truncations).sum())
         infos += step_infos
     assert done > 0 and infos
-    assert sum(info["n"] for info in infos) == done - env.log[0]
+    assert sum(info["n"] for info in infos) == done - env.log[:, 0].sum()
     for info in infos:
         assert {"episode_return", "episode_length", "score", "n"} <= set(info)
         assert info["episode_length"] >= 1 and all(math.isfinite(v) for v in info.values())
+
+
+def test_a_random_tape_replaces_the_generators():
+    env = CartPole(num_envs=2)
+    tape = np.arange(1, 25, dtype=np.uint64).reshape(2, 12) * 100_000_000
+    env.use_random_tape(tape)
+    obs, _ = env.reset(seed=5)  # the seed is ignored: the tape decides
+    expected = -0.05 + 0.1 * (tape[:, :4] / 2**31)
+    np.testing.assert_allclose(obs, expected.astype(np.float32), rtol=1e-6)
+    assert list(env.rng[:, 0]) == [4, 4]  # four draws per game
+    env.reset()
+    np.testing.assert_allclose(obs, (-0.05 + 0.1 * (tape[:, 4:8] / 2**31)).astype(np.float32), rtol=1e-6)
+    with pytest.raises(APIUsageError, match=r"shape \(2, N\)"):
+        env.use_random_tape(np.zeros((3, 4), dtype=np.uint64))
+
+
+def test_each_episode_is_reported_with_its_agent():
+    env = CartPole(num_envs=8)
+    env.report_each_episode()
+    env.reset(seed=0)
+    seen = 0
+    for _ in range(200):
+        _, _, terminals, truncations, infos = env.step(np.ones(8, dtype=np.int64))
+        done = np.flatnonzero(terminals | truncations)
+        assert sorted(info["agent"] for info in infos) == list(done)
+        for info in infos:
+            assert info["n"] == 1 and info["episode_length"] == info["episode_return"] >= 1
+        seen += len(infos)
+    assert seen >= 8 and not env.log.any()
 
 
 @pytest.mark.parametrize("name", NATIVE_ENVS)
@@ -371,7 +400,7 @@ def test_snake_eats_grows_and_dies_on_walls_and_itself():
     place_snake(env, [(1, 3)])
     _, rewards, terminals, _, _ = env.step(np.array([0]))  # up: into the wall
     assert terminals[0] and rewards[0] == -1.0
-    assert env.log[0] == 2 and env.log[3] == 2 + 1  # two episodes: lengths 2 and 1
+    assert env.log[0, 0] == 2 and env.log[0, 3] == 2 + 1  # two episodes: lengths 2 and 1
 
 
 def test_snakes_share_a_grid_and_see_each_other():
@@ -440,7 +469,7 @@ def test_pong_points_and_returns():
     ball(pong.WIDTH - 0.1, 10.0, env.ball_speed, 0.0)
     _, rewards, terminals, _, _ = env.step(np.array([0]))
     assert rewards[0] == 1.0 and terminals[0]  # 2 - 1: the episode is over and restarted
-    assert env.log[0] == 1 and env.log[3] == pytest.approx(2 / 3) and state[pong.POINTS_FOR] == 0
+    assert env.log[0, 0] == 1 and env.log[0, 3] == pytest.approx(2 / 3) and state[pong.POINTS_FOR] == 0
 
 
 def test_connect4_wins_illegal_moves_and_the_opponent():
@@ -474,7 +503,7 @@ def test_connect4_wins_illegal_moves_and_the_opponent():
     assert play(rising, 3) == (1.0, True)
     # A full column is an illegal move: -1.
     assert play({(r, 6): (O if r % 2 else X) for r in range(6)}, 6) == (-1.0, True)
-    assert env.log[5] == 1
+    assert env.log[0, 5] == 1
     # The opponent takes a win when it has one (a rising diagonal ending at (2, 3)).
     threat = {
         (5, 0): O,

@@ -4,15 +4,17 @@
 ``spawn`` workers can use it); ``make_env(name, **kwargs)`` builds one env. Every
 factory wraps its env in ``EpisodeStats`` (``MultiagentEpisodeStats``) and the right
 Puffer wrapper, except the natively vectorized ``PufferEnv``s: ``squared_native`` (numpy)
-and the Numba-compiled games of ``ocean.native`` (``cartpole``, ``cartpole_continuous``,
-``snake``, ``breakout``, ``pong``, ``connect4``), which simulate ``num_envs`` games each and
-report their own episode statistics. Their factories import ``ocean.native`` (and so numba)
-only when first called. On the command line they are ``ocean:NAME`` (``ocean:cartpole`` is
-the native CartPole, ``cartpole`` Gymnasium's).
+and the Numba-compiled games of ``ocean.native`` (``native_names()``, registered in
+``NATIVE_GAMES``), which simulate ``num_envs`` games each and report their own episode
+statistics. Their classes are imported (and so numba) only when first asked for. On the
+command line they are ``ocean:NAME`` (``ocean:cartpole`` is the native CartPole,
+``cartpole`` Gymnasium's).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -93,67 +95,6 @@ def make_performance_empiric(count_n: int = 0, count_std: float = 0,
     return _puffer(PerformanceEmpiric(count_n=count_n, count_std=count_std, bandwidth=bandwidth))
 
 
-def make_cartpole(num_envs: int = 1, continuous: bool = False, max_episode_steps: int = 500,
-                  report_interval: int = 32, render_mode: str | None = None) -> Any:
-    """``num_envs`` native CartPole-v1 games (Gymnasium's dynamics, compiled with Numba)."""
-    from pufferlib.environments.ocean.native.cartpole import CartPole
-
-    return CartPole(num_envs=num_envs, continuous=continuous, max_episode_steps=max_episode_steps,
-                    report_interval=report_interval, render_mode=render_mode)
-
-
-def make_cartpole_continuous(num_envs: int = 1, max_episode_steps: int = 500, report_interval: int = 32,
-                             render_mode: str | None = None) -> Any:
-    """Native CartPole with one continuous action in [-1, 1] (the push, times 10 N)."""
-    return make_cartpole(num_envs=num_envs, continuous=True, max_episode_steps=max_episode_steps,
-                         report_interval=report_interval, render_mode=render_mode)
-
-
-def make_snake(num_envs: int = 1, width: int = 20, height: int = 20, num_snakes: int = 4, num_food: int = 8,
-               vision: int = 4, max_snake_length: int = 64, reward_food: float = 0.1,
-               reward_death: float = -1.0, max_episode_steps: int = 1000, report_interval: int = 32,
-               render_mode: str | None = None) -> Any:
-    """``num_envs`` native Snake grids of ``num_snakes`` snakes each (one agent per snake)."""
-    from pufferlib.environments.ocean.native.snake import Snake
-
-    return Snake(num_envs=num_envs, width=width, height=height, num_snakes=num_snakes, num_food=num_food,
-                 vision=vision, max_snake_length=max_snake_length, reward_food=reward_food,
-                 reward_death=reward_death, max_episode_steps=max_episode_steps,
-                 report_interval=report_interval, render_mode=render_mode)
-
-
-def make_breakout(num_envs: int = 1, brick_rows: int = 6, brick_cols: int = 12,
-                  paddle_width: float = 2.0, paddle_speed: float = 0.4, ball_speed: float = 0.3,
-                  lives: int = 3, max_episode_steps: int = 2000, report_interval: int = 32,
-                  render_mode: str | None = None) -> Any:
-    """``num_envs`` native Breakout games."""
-    from pufferlib.environments.ocean.native.breakout import Breakout
-
-    return Breakout(num_envs=num_envs, brick_rows=brick_rows, brick_cols=brick_cols,
-                    paddle_width=paddle_width, paddle_speed=paddle_speed, ball_speed=ball_speed, lives=lives,
-                    max_episode_steps=max_episode_steps, report_interval=report_interval,
-                    render_mode=render_mode)
-
-
-def make_pong(num_envs: int = 1, paddle_half: float = 1.0, paddle_speed: float = 0.5,
-              opponent_speed: float = 0.25, ball_speed: float = 0.5, points_to_win: int = 5,
-              max_episode_steps: int = 2000, report_interval: int = 32,
-              render_mode: str | None = None) -> Any:
-    """``num_envs`` native Pong games against a scripted opponent."""
-    from pufferlib.environments.ocean.native.pong import Pong
-
-    return Pong(num_envs=num_envs, paddle_half=paddle_half, paddle_speed=paddle_speed,
-                opponent_speed=opponent_speed, ball_speed=ball_speed, points_to_win=points_to_win,
-                max_episode_steps=max_episode_steps, report_interval=report_interval, render_mode=render_mode)
-
-
-def make_connect4(num_envs: int = 1, report_interval: int = 32, render_mode: str | None = None) -> Any:
-    """``num_envs`` native Connect Four games against a scripted opponent."""
-    from pufferlib.environments.ocean.native.connect4 import Connect4
-
-    return Connect4(num_envs=num_envs, report_interval=report_interval, render_mode=render_mode)
-
-
 MAKE_FNS: dict[str, Callable[..., Any]] = {
     "squared": make_squared,
     "squared_native": make_squared_native,
@@ -165,28 +106,53 @@ MAKE_FNS: dict[str, Callable[..., Any]] = {
     "spaces": make_spaces,
     "performance": make_performance,
     "performance_empiric": make_performance_empiric,
-    "cartpole": make_cartpole,
-    "cartpole_continuous": make_cartpole_continuous,
-    "snake": make_snake,
-    "breakout": make_breakout,
-    "pong": make_pong,
-    "connect4": make_connect4,
 }
 
-# The Numba-compiled native envs (``ocean.native``); on the command line: ``ocean:NAME``.
-NATIVE_ENVS = ("cartpole", "cartpole_continuous", "snake", "breakout", "pong", "connect4")
+# The Numba-compiled native games (``ocean.native``): name -> "MODULE:CLASS" under
+# ``pufferlib.environments.ocean.native``, plus fixed keyword arguments for a named variant. A
+# game is its module plus one line here; its class's signature lists its options. On the
+# command line: ``ocean:NAME``.
+NATIVE_GAMES: dict[str, tuple[str, dict[str, Any]]] = {
+    "cartpole": ("cartpole:CartPole", {}),
+    "cartpole_continuous": ("cartpole:CartPole", {"continuous": True}),
+    "snake": ("snake:Snake", {}),
+    "breakout": ("breakout:Breakout", {}),
+    "pong": ("pong:Pong", {}),
+    "connect4": ("connect4:Connect4", {}),
+}
+NATIVE_ENVS = tuple(NATIVE_GAMES)
 
 # Envs that a feed-forward policy cannot solve: train them with ``Recurrent``.
 NEEDS_RECURRENCE = frozenset({"memory"})
 
 
+def native_names() -> list[str]:
+    """The registered native games, each ``make_env(name, num_envs=N)`` and ``ocean:NAME``."""
+    return list(NATIVE_GAMES)
+
+
+def native_class(name: str) -> type:
+    """The ``NativeEnv`` class of native game ``name`` (imports it, and so numba)."""
+    target, _ = NATIVE_GAMES[name]
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(f"pufferlib.environments.ocean.native.{module}"), attribute)
+
+
 def env_creator(name: str = "squared") -> Callable[..., Any]:
-    """The factory for Ocean env ``name``: call it with the env's keyword arguments."""
+    """The factory for Ocean env ``name``: call it with the env's keyword arguments.
+
+    A native game's factory is its class (with a variant's fixed arguments bound), so its
+    signature is the game's list of options.
+    """
+    if isinstance(name, str) and name in NATIVE_GAMES:
+        variant = NATIVE_GAMES[name][1]
+        cls = native_class(name)
+        return functools.partial(cls, **variant) if variant else cls
     try:
         return MAKE_FNS[name]
     except (KeyError, TypeError):
         raise APIUsageError(
-            f"Unknown Ocean environment {name!r}. Valid names: {', '.join(MAKE_FNS)}."
+            f"Unknown Ocean environment {name!r}. Valid names: {', '.join([*MAKE_FNS, *NATIVE_GAMES])}."
         ) from None
 
 

@@ -6,6 +6,10 @@ argument checks, buffers, per-game seeding, action checks, and turning the kerne
 log into infos. A subclass sets its spaces, allocates its state arrays and implements
 ``_reset_games()`` and ``_step_games(actions) -> int`` (the kernel calls), plus
 ``render_ansi`` / ``render_rgb`` for the first game.
+
+Each game is one file plus one line in ``ocean/environment.py``'s ``NATIVE_GAMES`` registry;
+the class's ``__init__`` signature is the list of the game's options (``puffer train --env
+ocean:NAME --help`` reads it).
 """
 
 from __future__ import annotations
@@ -39,7 +43,9 @@ class NativeEnv(PufferEnv):
     episode's first observation. Every ``report_interval`` steps in which episodes ended,
     ``infos`` holds one dict: the means of ``episode_return``, ``episode_length``, ``score``
     (and ``LOG_EXTRA_KEYS``) over the episodes finished since the last report, and ``n``,
-    their number. Kernel errors (an action out of range) raise ``APIUsageError``.
+    their number; after ``report_each_episode()``, one dict per finished episode instead, with
+    the agent's index under ``agent`` (evaluation counts episodes per agent from these). Kernel
+    errors (an action out of range) raise ``APIUsageError``.
     """
 
     metadata: ClassVar[dict] = {"render_modes": RENDER_MODES, "render_fps": 30}
@@ -57,8 +63,10 @@ class NativeEnv(PufferEnv):
         self.num_agents = self.num_envs * self.agents_per_game
         super().__init__(buf)
         self.rng = np.zeros(self.num_envs, dtype=np.uint64)
-        self.log = np.zeros(len(core.LOG_BASE_KEYS) + 1 + len(self.LOG_EXTRA_KEYS), dtype=np.float64)
+        self.log = np.zeros((self.num_agents, core.LOG_EXTRA + len(self.LOG_EXTRA_KEYS)), dtype=np.float64)
         self._log_keys = (*core.LOG_BASE_KEYS, *self.LOG_EXTRA_KEYS)
+        self._each_episode = False
+        self._taped = False
         self._action_dtype = self.single_action_space.dtype
         self._action_shape = (self.num_agents, *self.single_action_space.shape)
         self._ticks = 0
@@ -81,6 +89,30 @@ class NativeEnv(PufferEnv):
     def render_rgb(self) -> np.ndarray:
         raise NotImplementedError
 
+    # -- options -----------------------------------------------------------------------
+
+    def report_each_episode(self, enabled: bool = True) -> None:
+        """Report one info dict per finished episode, every step (with ``agent``: its index),
+        instead of means every ``report_interval`` steps."""
+        self._each_episode = bool(enabled)
+
+    def use_random_tape(self, tape: np.ndarray) -> None:
+        """Draw random numbers from ``tape`` instead of the seeded generators (see ``core``).
+
+        ``tape`` is ``(num_envs, N)``: row ``g`` holds the ``rand()`` values game ``g`` takes,
+        in order (a recording of a C game's stream). Later resets keep the tape; the draws
+        taken so far are ``self.rng[:, 0]``.
+        """
+        tape = np.asarray(tape)
+        if tape.ndim != 2 or tape.shape[0] != self.num_envs or tape.dtype.kind not in "iu":
+            raise APIUsageError(
+                f"{type(self).__name__}.use_random_tape: expected an integer array of shape "
+                f"({self.num_envs}, N), got {tape.dtype} {tape.shape}."
+            )
+        self.rng = np.zeros((self.num_envs, tape.shape[1] + 1), dtype=np.uint64)
+        self.rng[:, 1:] = tape
+        self._taped = True
+
     # -- PufferEnv API -----------------------------------------------------------------
 
     def reset(self, seed: int | None = None) -> tuple[np.ndarray, list[dict]]:
@@ -90,7 +122,8 @@ class NativeEnv(PufferEnv):
             raise APIUsageError(
                 f"{type(self).__name__}.reset: seed must be an int in [0, 2**32) or None, got {seed!r}."
             )
-        core.seed_games(self.rng, int(seed), self.agents_per_game)
+        if not self._taped:
+            core.seed_games(self.rng, int(seed), self.agents_per_game)
         self._reset_games()
         self.rewards[:] = 0
         self.terminals[:] = False
@@ -115,8 +148,13 @@ class NativeEnv(PufferEnv):
             )
         self._ticks += 1
         infos: list[dict] = []
-        if self._ticks % self.report_interval == 0 and self.log[core.LOG_N] > 0:
-            infos.append(self._report())
+        if self._each_episode:
+            infos = self._report_episodes()
+        elif self._ticks % self.report_interval == 0:
+            totals = self.log.sum(axis=0)
+            if totals[core.LOG_N] > 0:
+                infos.append(self._means(totals))
+                self.log[:] = 0
         return self.observations, self.rewards, self.terminals, self.truncations, infos
 
     def render(self) -> str | np.ndarray | None:
@@ -149,10 +187,18 @@ class NativeEnv(PufferEnv):
             )
         return np.ascontiguousarray(array, dtype=self._action_dtype)
 
-    def _report(self) -> dict[str, float]:
-        log = self.log
-        n = log[core.LOG_N]
-        info = {key: float(log[i + 1] / n) for i, key in enumerate(self._log_keys)}
+    def _means(self, totals: np.ndarray) -> dict[str, float]:
+        n = totals[core.LOG_N]
+        info = {key: float(totals[i + 1] / n) for i, key in enumerate(self._log_keys)}
         info["n"] = float(n)
-        log[:] = 0
         return info
+
+    def _report_episodes(self) -> list[dict]:
+        finished = np.flatnonzero(self.log[:, core.LOG_N])
+        infos = []
+        for agent in finished:
+            info = self._means(self.log[agent])
+            info["agent"] = int(agent)
+            infos.append(info)
+        self.log[finished] = 0
+        return infos

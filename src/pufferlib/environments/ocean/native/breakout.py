@@ -146,7 +146,7 @@ def step_kernel(
             terminals[g] = terminal
             truncations[g] = truncated
             if terminal or truncated:
-                core.log_episode(log, state[g, SCORE], state[g, TICKS], state[g, SCORE])
+                core.log_episode(log, g, state[g, SCORE], state[g, TICKS], state[g, SCORE])
                 _start(state, bricks, rng, g, width, speed, lives)
         obs[g, 0] = state[g, PADDLE_X] / width
         obs[g, 1] = state[g, BALL_X] / width

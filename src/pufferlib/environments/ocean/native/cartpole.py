@@ -149,7 +149,7 @@ def step_kernel(
     for i in range(n):
         if terminals[i] or truncations[i]:
             tick = ticks[i]
-            core.log_episode(log, tick, tick, tick)
+            core.log_episode(log, i, tick, tick, tick)
             _reset_game(state, rng, obs, i)
             ticks[i] = 0
     return int(bad)

@@ -26,7 +26,7 @@ from pufferlib.exceptions import APIUsageError
 ROWS, COLS = 6, 7
 CELLS = ROWS * COLS
 EMPTY, AGENT, OPPONENT = 0, 1, 2
-LOG_DRAW, LOG_ILLEGAL = 4, 5
+LOG_DRAW, LOG_ILLEGAL = core.LOG_EXTRA, core.LOG_EXTRA + 1
 _ONE = np.uint64(1)
 _SHIFTS = (np.uint64(1), np.uint64(7), np.uint64(6), np.uint64(8))  # vertical, horizontal, diagonals
 
@@ -137,9 +137,9 @@ def step_kernel(
         terminals[g] = terminal
         truncations[g] = False
         if terminal:
-            core.log_episode(log, reward, ticks[g], 1.0 if reward > 0 else 0.0)
-            log[LOG_DRAW] += draw
-            log[LOG_ILLEGAL] += illegal
+            core.log_episode(log, g, reward, ticks[g], 1.0 if reward > 0 else 0.0)
+            log[g, LOG_DRAW] += draw
+            log[g, LOG_ILLEGAL] += illegal
             _clear(board, bits, heights, ticks, obs, g)
     return bad
 

@@ -141,7 +141,7 @@ def step_kernel(
             if terminal or truncated:
                 points = state[g, POINTS_FOR] + state[g, POINTS_AGAINST]
                 score = state[g, POINTS_FOR] / points if points > 0 else 0.0
-                core.log_episode(log, state[g, RETURN], state[g, TICKS], score)
+                core.log_episode(log, g, state[g, RETURN], state[g, TICKS], score)
                 _start(state, rng, g, speed)
         obs[g, 0] = state[g, AGENT_Y] / HEIGHT
         obs[g, 1] = state[g, OPPONENT_Y] / HEIGHT

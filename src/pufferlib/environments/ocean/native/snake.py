@@ -186,7 +186,7 @@ def step_kernel(
             terminals[agent] = terminal
             truncations[agent] = truncated
             if terminal or truncated:
-                core.log_episode(log, episode_return, tick, length[g, s])
+                core.log_episode(log, agent, episode_return, tick, length[g, s])
                 for k in range(length[g, s]):  # the body vanishes
                     idx = (head[g, s] - k) % cap
                     grid[g, body[g, s, idx, 0], body[g, s, idx, 1]] = EMPTY

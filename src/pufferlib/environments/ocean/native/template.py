@@ -8,7 +8,7 @@ explains each):
    the moment it ends, and adding each finished episode to ``log``. They never allocate.
 2. A ``NativeEnv`` subclass that declares the spaces, allocates the per-game state, and calls
    the kernels from ``_reset_games`` / ``_step_games``.
-3. A factory in ``ocean/environment.py`` and a ``["ocean:NAME"]`` table in
+3. One line in ``ocean/environment.py``'s ``NATIVE_GAMES`` and a ``["ocean:NAME"]`` table in
    ``config/ocean.toml`` (see the guide).
 
 Rules: each game is a ``size x size`` grid; the agent starts at a random cell, the target at
@@ -99,7 +99,7 @@ def step_kernel(
         truncations[g] = truncated
         if truncated:
             # Return, length, score: here the return equals the score.
-            core.log_episode(log, state[g, SCORE], state[g, TICKS], state[g, SCORE])
+            core.log_episode(log, g, state[g, SCORE], state[g, TICKS], state[g, SCORE])
             _start(state, rng, g, size)
         _observe(state, obs, g, size)
     return bad
