@@ -46,12 +46,17 @@ def consumed(tape: np.ndarray) -> np.ndarray:
 
 
 def make_peer_env(game: str, kwargs: dict):
-    """One PufferLib 3.0 env of ``game`` (one game), imported from a scratch folder: 3.0's import
-    writes a ``resources`` link into the current folder."""
+    """One PufferLib 3.0 env of ``game`` with one game (see ``make_peer_env_batch``)."""
+    return make_peer_env_batch(game, 1, kwargs)
+
+
+def make_peer_env_batch(game: str, num_envs: int, kwargs: dict):
+    """A PufferLib 3.0 env of ``num_envs`` games of ``game``, imported from a scratch folder:
+    3.0's import writes a ``resources`` link into the current folder."""
     os.chdir(tempfile.mkdtemp(prefix="pufferlib3-"))
     environment = importlib.import_module("pufferlib.ocean.environment")
     cls = environment.env_creator(f"puffer_{game}")
-    return cls(num_envs=1, **kwargs)
+    return cls(num_envs=num_envs, **kwargs)
 
 
 def record(env, seed: int, steps: int, policy, tape_length: int) -> dict[str, np.ndarray]:
