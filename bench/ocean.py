@@ -392,7 +392,7 @@ def bench_train(specs: list[str], updates: int, rounds: int) -> None:
             vecenv = pufferlib.vector.make(
                 ocean.env_creator(config["env_name"]),
                 env_kwargs=config["env"],
-                num_envs=config["vec"]["num_envs"],
+                num_envs=config["vec"]["num_copies"],
             )
             policy_kwargs = {k: v for k, v in config["policy"].items() if k != "recurrent"}
             policy = ocean.Policy(vecenv.driver_env, **policy_kwargs)

@@ -20,17 +20,16 @@ import torch
 
 import pufferlib.models
 import pufferlib.vector
-from pufferlib.environments import ocean
-from pufferlib.exceptions import APIUsageError
-from pufferlib.trainer import (
+from pufferlib.checkpoint import (
     CHECKPOINT_FILE,
     MODEL_FILE,
-    TrainConfig,
-    Trainer,
     UnsafeCheckpointError,
     clean_stale_temporaries,
     load_weights,
 )
+from pufferlib.environments import ocean
+from pufferlib.exceptions import APIUsageError
+from pufferlib.trainer import TrainConfig, Trainer
 
 HIDDEN = 768  # big enough that a save takes a while: kills land inside writes
 KILLS = 6

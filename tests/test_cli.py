@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from pufferlib import cli, experiment
-from pufferlib.trainer import TrainConfig
+from pufferlib import cli, experiment, run
+from pufferlib.run import catalog
 
 
 def puffer(*args: str, cwd: Path | None = None, timeout: int = 240) -> subprocess.CompletedProcess:
@@ -37,23 +37,24 @@ def run_main(capsys, *args: str) -> tuple[int, str, str]:
 
 
 def test_every_shipped_config_resolves_to_valid_options():
-    for name in experiment.env_names():
-        config = experiment.load_config(name)
-        options = experiment.section_options(config)
-        assert set(options) == set(experiment.SECTIONS)
-        TrainConfig(**config["train"])
+    for name in catalog.env_names():
+        config = run.load(name)
+        options = cli.section_options(config)
+        assert set(options) == set(catalog.SECTIONS)
+        assert run.RunConfig.from_dict(config.to_dict()) == config
 
 
 def test_aliases_share_one_configuration():
     alias, name = experiment.load_config("CartPole-v1"), experiment.load_config("cartpole")
     assert alias["name"] == name["name"] == "cartpole"
+    assert run.load("CartPole-v1") == run.load("cartpole")
 
 
 def test_help_lists_the_environment_and_policy_signatures(capsys):
     code, out, _ = run_main(capsys, "train", "--env", "squared", "--help")
     assert code == 0
     for flag in ("--env.distance-to-target", "--env.num-targets", "--policy.hidden-size", "--rnn.hidden-size",
-                 "--train.learning-rate", "--train.no-anneal-lr", "--vec.num-envs", "--policy.recurrent"):
+                 "--train.learning-rate", "--train.no-anneal-lr", "--vec.num-copies", "--policy.recurrent"):
         assert flag in out, flag
     assert "--env.render-mode" not in out
 
@@ -71,20 +72,22 @@ def test_overrides_reach_the_config():
         "--policy.recurrent",
     ])
     assert command == "train"
-    assert config["train"]["learning_rate"] == 3e-4
-    assert config["train"]["anneal_lr"] is False
-    assert config["train"]["total_timesteps"] == 10_000
-    assert config["env"]["distance_to_target"] == 4
-    assert config["vec"]["backend"] == "multiprocessing"
-    assert config["policy"]["recurrent"] is True
-    assert config["train"]["gamma"] == 0.9  # the squared default stays
+    assert config.train.learning_rate == 3e-4
+    assert config.train.anneal_lr is False
+    assert config.train.total_timesteps == 10_000
+    assert config.env.kwargs["distance_to_target"] == 4
+    assert config.vec.backend == "multiprocessing"
+    assert config.policy.recurrent is True
+    assert config.train.gamma == 0.9  # the squared default stays
 
 
 @pytest.mark.parametrize("args, message", [
     (["train", "--env", "nonexistent"], "Unknown environment"),
     (["train", "--env", "squared", "--train.learning-rat", "0.1"], "unrecognized arguments"),
     (["train", "--env", "squared", "--env.bogus", "3"], "unrecognized arguments"),
-    (["train", "--env", "squared", "--train.learning-rate", "fast"], "invalid"),
+    (["train", "--env", "squared", "--train.learning-rate", "fast"], "expected a number, got 'fast'"),
+    (["train", "--env", "squared", "--train.total-timesteps", "abc"], "expected an integer, got 'abc'"),
+    (["train", "--env", "squared", "--train.learning-rat", "0.1"], "did you mean --train.learning-rate?"),
     (["train", "--env", "squared", "--vec", "threads"], "invalid choice"),
     (["train"], "--env ENV is required"),
     (["fly", "--env", "squared"], "unknown command"),
@@ -398,6 +401,6 @@ def test_readme_research_loop_commands_parse(capsys):
         if "--resume" in words or "--checkpoint" in words or words[0] == "plot":
             continue  # they need the runs the other commands make
         command, config, _ = cli.parse_command(words)
-        assert command == words[0] and config["name"] == "squared"
+        assert command == words[0] and config.name == "squared"
     assert "docs/research_loop.png" in text
     assert (Path(__file__).parents[1] / "docs" / "research_loop.png").stat().st_size > 10_000

@@ -16,10 +16,11 @@ import pytest
 import torch
 
 import pufferlib.models
-from pufferlib import experiment
+from pufferlib import cli, experiment, run
+from pufferlib.run import catalog
 from pufferlib.exceptions import APIUsageError
 from pufferlib.rollout import RolloutRunner, play
-from pufferlib.trainer import TrainConfig, Trainer
+from pufferlib.trainer import TrainConfig, Trainer, check_batch_fits
 
 TESTS = Path(__file__).parent
 
@@ -112,10 +113,10 @@ def test_a_callable_that_returns_no_env_is_a_usage_error():
 
 def test_callable_keyword_arguments_are_env_options():
     config = experiment.load_config("user_envs:make_dict_tuple_env")
-    options = experiment.section_options(config)
-    assert options["env"]["length"][0] == 8 and options["env"]["num_goals"][0] == 4
+    options = {o.name: o for o in cli.section_options(run.load("user_envs:make_dict_tuple_env"))["env"]}
+    assert options["length"].default == 8 and options["num_goals"].default == 4
     config["env"]["length"] = 3
-    vecenv = experiment.make_vecenv(config, vec_overrides={"num_envs": 1})
+    vecenv = experiment.make_vecenv(config, vec_overrides={"num_copies": 1})
     try:
         finished = play(vecenv, experiment.make_policy(config, vecenv.driver_env), episodes=2)
     finally:
@@ -141,13 +142,13 @@ def test_a_package_files_default_lies_between_the_global_default_and_each_env(tm
         "[cartpole]\nenv_name = \"CartPole-v1\"\n[cartpole.train]\nupdate_epochs = 3\n"
         "[acrobot]\nenv_name = \"Acrobot-v1\"\n"
     )
-    monkeypatch.setattr(experiment, "CONFIG_DIR", tmp_path)
-    experiment.load_config_files.cache_clear()
+    monkeypatch.setattr(catalog, "CONFIG_DIR", tmp_path)
+    catalog.shipped.cache_clear()
     try:
         cartpole, acrobot = experiment.load_config("cartpole"), experiment.load_config("acrobot")
-        assert "default" not in experiment.env_names()
+        assert "default" not in catalog.env_names()
     finally:
-        experiment.load_config_files.cache_clear()
+        catalog.shipped.cache_clear()
     assert (cartpole["train"]["gamma"], cartpole["train"]["learning_rate"]) == (0.9, 0.2)
     assert (cartpole["train"]["update_epochs"], acrobot["train"]["update_epochs"]) == (3, 7)
 
@@ -233,7 +234,7 @@ def test_python_and_command_line_agree_on_speed_defaults():
 def test_recurrent_play_keeps_one_state_per_agent():
     config = experiment.load_config("user_envs:MatchAgents")
     config["policy"]["recurrent"] = True
-    vecenv = experiment.make_vecenv(config, vec_overrides={"num_envs": 2})
+    vecenv = experiment.make_vecenv(config, vec_overrides={"num_copies": 2})
     try:
         policy = experiment.make_policy(config, vecenv.driver_env)
         runner = RolloutRunner(vecenv, policy)
@@ -255,13 +256,17 @@ SMALL = ["--progress", "plain", "--train.batch-size", "1536", "--train.minibatch
 @pytest.mark.timeout(600)
 def test_user_gymnasium_env_with_dict_observations_and_tuple_actions(tmp_path):
     result = puffer("train", "--env", "user_envs:DictTupleEnv", "--data-dir", str(tmp_path), "--exp-id", "dt",
-                    "--train.total-timesteps", "12288", "--vec.num-envs", "6", *SMALL)
+                    "--train.total-timesteps", "12288", "--vec.num-copies", "6", *SMALL)
     assert result.returncode == 0, result.stderr
     # Random play scores 0.75 per step over 8 steps (6.0); learning beats it clearly.
     assert trained_return(result.stdout) > 7.0
     saved = json.loads((tmp_path / "dt" / "config.json").read_text())
     assert saved["env_spec"] == "user_envs:DictTupleEnv" and saved["kind"] == "callable"
+    # A run folder is data: the callable it names runs only when the user names it too.
     result = puffer("eval", "--checkpoint", str(tmp_path / "dt"), "--episodes", "3")
+    assert result.returncode == 2 and "names code to run (--env py:user_envs:DictTupleEnv)" in result.stderr
+    result = puffer("eval", "--env", "user_envs:DictTupleEnv", "--checkpoint", str(tmp_path / "dt"),
+                    "--episodes", "3")
     assert result.returncode == 0, result.stderr
     assert "user_envs:DictTupleEnv: 3 episodes" in result.stdout
 
@@ -272,7 +277,8 @@ def test_user_pettingzoo_env_with_three_agents(tmp_path):
                     "--train.total-timesteps", "8192", *SMALL)
     assert result.returncode == 0, result.stderr
     assert trained_return(result.stdout) > 5.0  # random: 2.5 of 10
-    result = puffer("eval", "--checkpoint", str(tmp_path / "ma" / "model.pt"), "--episodes", "6")
+    result = puffer("eval", "--env", "user_envs:MatchAgents", "--checkpoint", str(tmp_path / "ma" / "model.pt"),
+                    "--episodes", "6")
     assert result.returncode == 0, result.stderr
     assert "user_envs:MatchAgents: 6 episodes" in result.stdout
 
@@ -283,7 +289,7 @@ def test_gymnasium_id_trains_and_evaluates_without_env(tmp_path, env_id):
     """Acrobot-v1 as the configured alias and as the plain Gymnasium id (default config and policy)."""
     # 8 envs x 512 steps: every env finishes an episode (at most 500 steps).
     result = puffer("train", "--env", env_id, "--data-dir", str(tmp_path), "--exp-id", "ac",
-                    "--vec.num-envs", "8", "--train.total-timesteps", "4096", "--train.batch-size", "1024",
+                    "--vec.num-copies", "8", "--train.total-timesteps", "4096", "--train.batch-size", "1024",
                     "--train.minibatch-size", "512", "--progress", "none")
     assert result.returncode == 0, result.stderr
     assert "Trained " in result.stdout and "'episode_length'" in result.stdout
@@ -302,6 +308,8 @@ def test_imported_registration_is_recorded_for_eval(tmp_path):
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "reg" / "config.json").read_text())["imports"] == ["user_registry"]
     result = puffer("eval", "--checkpoint", str(tmp_path / "reg"), "--episodes", "2")
+    assert result.returncode == 2 and "--import user_registry" in result.stderr  # the folder names an import
+    result = puffer("eval", "--import", "user_registry", "--checkpoint", str(tmp_path / "reg"), "--episodes", "2")
     assert result.returncode == 0, result.stderr
     assert "UserDictTuple-v0: 2 episodes | episode_length 6" in result.stdout
 
@@ -309,12 +317,12 @@ def test_imported_registration_is_recorded_for_eval(tmp_path):
 @pytest.mark.timeout(600)
 def test_puffer_env_class_and_resume_without_env(tmp_path):
     spec = "pufferlib.environments.ocean.squared:SquaredNative"
-    result = puffer("train", "--env", spec, "--env.num-envs", "16", "--vec.num-envs", "1", "--data-dir",
+    result = puffer("train", "--env", spec, "--env.num-envs", "16", "--vec.num-copies", "1", "--data-dir",
                     str(tmp_path), "--exp-id", "native", "--train.total-timesteps", "1024",
                     "--train.batch-size", "512", "--train.minibatch-size", "256", "--progress", "none")
     assert result.returncode == 0, result.stderr
     result = puffer("train", "--resume", str(tmp_path / "native"), "--train.total-timesteps", "2048",
-                    "--progress", "none")
+                    "--progress", "none", "--trust-run")
     assert result.returncode == 0, result.stderr
     assert torch.load(tmp_path / "native" / "checkpoint.pt", weights_only=True)["global_step"] >= 2048
 
@@ -398,8 +406,8 @@ def test_with_defaults_is_the_base_model_with_other_defaults():
 def test_a_batch_that_does_not_fit_the_agents_gets_working_values(agents):
     config = TrainConfig()
     with pytest.raises(APIUsageError) as info:
-        experiment.check_batch_fits(config, agents)
+        check_batch_fits(config, agents)
     batch, minibatch = map(int, re.search(r"--train.batch-size (\d+) --train.minibatch-size (\d+)",
                                           str(info.value)).groups())
     fitted = TrainConfig(batch_size=batch, minibatch_size=minibatch)
-    experiment.check_batch_fits(fitted, agents)
+    check_batch_fits(fitted, agents)

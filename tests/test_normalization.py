@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from pufferlib import experiment
+from pufferlib.checkpoint import load_policy
 from pufferlib.exceptions import APIUsageError
 from pufferlib.normalization import CLIP, ObservationNormalizer, RewardNormalizer
 
@@ -198,10 +199,10 @@ def test_an_evaluated_checkpoint_sees_the_inputs_training_did(tmp_path):
 
     # What `puffer eval` does: build the configured policy, load model.pt, play.
     config = _config(tmp_path)
-    vecenv = experiment.make_vecenv(config, vec_overrides={"backend": "serial", "num_envs": 1})
+    vecenv = experiment.make_vecenv(config, vec_overrides={"backend": "serial", "num_copies": 1})
     try:
         policy = experiment.make_policy(config, vecenv.driver_env)
-        experiment.load_policy_weights(policy, trainer.exp_dir / "model.pt")
+        load_policy(policy, trainer.exp_dir / "model.pt")
         inputs, outputs = [], []
 
         def record(_module, args, out) -> None:

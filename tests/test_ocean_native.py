@@ -570,7 +570,7 @@ def train_shipped(name: str, tmp_path):
     config = shipped_config(name)
     seed_everything(config["train"]["seed"])
     vecenv = pufferlib.vector.make(
-        ocean.env_creator(config["env_name"]), env_kwargs=config["env"], num_envs=config["vec"]["num_envs"]
+        ocean.env_creator(config["env_name"]), env_kwargs=config["env"], num_envs=config["vec"]["num_copies"]
     )
     policy_kwargs = {k: v for k, v in config["policy"].items() if k != "recurrent"}
     policy = ocean.Policy(vecenv.driver_env, **policy_kwargs)

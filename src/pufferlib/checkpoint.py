@@ -1,10 +1,12 @@
 """Checkpoint files: atomic saves, a bounded history, the best model, weights-only loading.
 
-An experiment folder holds one save as two files: ``model.pt`` (the policy's weights,
-for evaluation) and ``checkpoint.pt`` (weights plus trainer state, for resuming).
-``save_files`` writes them so that a crash at any instant leaves the previous complete
-save readable; ``load_weights`` and the trainer's ``load_checkpoint`` read them with
-``weights_only=True`` and turn every problem into an ``APIUsageError`` naming the file.
+A run folder holds one save as two files: ``model.pt`` (the policy's weights, for evaluation)
+and ``checkpoint.pt`` (weights plus trainer state, for resuming). ``save_run`` writes them so
+that a crash at any instant leaves the previous complete save readable; ``load_weights`` and
+``load_trainer_state`` read them with ``weights_only=True`` and turn every problem into an
+``APIUsageError`` naming the file: a torn or foreign file, bytes changed since the save
+(``checkpoint.pt`` records a SHA-256 digest of its contents), weights of another policy,
+non-finite weights, or an impossible step count.
 
 Beside them, ``save_history`` keeps the last few checkpoints under ``checkpoints/``
 (``checkpoint_<step>.pt``, oldest pruned) and ``save_best`` writes ``best.pt`` (the
@@ -14,9 +16,9 @@ and ``latest`` that ``puffer eval --checkpoint`` accepts.
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import io
+import math
 import os
 import pickle
 import re
@@ -29,13 +31,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from pufferlib.exceptions import APIUsageError
+from pufferlib.exceptions import APIUsageError, NonFiniteError
+from pufferlib.run.folders import BEST_FILE, CHECKPOINT_FILE, HISTORY_DIR, MODEL_FILE
 
-CHECKPOINT_FILE = "checkpoint.pt"
-MODEL_FILE = "model.pt"
-BEST_FILE = "best.pt"
-HISTORY_DIR = "checkpoints"
 _HISTORY_NAME = re.compile(r"checkpoint_(\d+)\.pt")
+# A temporary a save writes: .<file name>.<writer pid>.<random>.tmp
+_TEMPORARY = re.compile(r"\.(?:checkpoint|model|best|checkpoint_\d+)\.pt\.(?P<writer>[^.]+)\..*tmp")
+MAX_STEPS = 10**15  # no run reaches this many steps: a larger count is a corrupt checkpoint
+DIGEST_KEY = "digest"
 
 
 def _temporary_prefix(path: Path) -> str:
@@ -45,19 +48,23 @@ def _temporary_prefix(path: Path) -> str:
 def clean_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
     """Delete the temporary files that interrupted saves left in ``folder``; return them.
 
-    Temporaries are named ``.<file>.<writer pid>.<random>.tmp``; one whose writer process
-    still runs (another save in progress) is kept. Only checkpoint and model files' own
-    temporaries are touched.
+    Temporaries are named ``.<file>.<writer pid>.<random>.tmp`` (``model.pt``, ``checkpoint.pt``,
+    ``best.pt`` and the history's ``checkpoint_<step>.pt`` alike); one whose writer process still
+    runs (another save in progress) is kept.
     """
     removed = []
-    for name in (CHECKPOINT_FILE, MODEL_FILE):
-        prefix = _temporary_prefix(Path(name))
-        for tmp in Path(folder).glob(f"{glob.escape(prefix)}*.tmp"):
-            writer = tmp.name[len(prefix):].split(".", 1)[0]
-            if writer.isdigit() and int(writer) != os.getpid() and _process_exists(int(writer)):
-                continue
-            tmp.unlink(missing_ok=True)
-            removed.append(tmp)
+    folder = Path(folder)
+    if not folder.is_dir():
+        return removed
+    for tmp in folder.glob(".*.tmp"):
+        match = _TEMPORARY.fullmatch(tmp.name)
+        if match is None:
+            continue
+        writer = match["writer"]
+        if writer.isdigit() and int(writer) != os.getpid() and _process_exists(int(writer)):
+            continue
+        tmp.unlink(missing_ok=True)
+        removed.append(tmp)
     return removed
 
 
@@ -121,8 +128,53 @@ def save_files(folder: str | os.PathLike, state: dict[str, Any]) -> None:
     clean_stale_temporaries(folder)
     model = _serialized(state["model"])
     _atomic_write(model, folder / MODEL_FILE)
-    _atomic_write(_serialized({**state, "model_sha256": hashlib.sha256(model).hexdigest()}),
+    _atomic_write(_serialized(with_digest({**state, "model_sha256": hashlib.sha256(model).hexdigest()})),
                   folder / CHECKPOINT_FILE)
+
+
+def digest(obj: Any) -> str:
+    """SHA-256 over every value of a (nested) checkpoint dict: tensors' bytes, numbers, strings."""
+    h = hashlib.sha256()
+
+    def visit(value: Any) -> None:
+        if isinstance(value, torch.Tensor):
+            data = value.detach().cpu().contiguous().reshape(-1)
+            h.update(f"T{value.dtype}{tuple(value.shape)}".encode())
+            h.update(data.view(torch.uint8).numpy().tobytes() if data.numel() else b"")
+        elif isinstance(value, Mapping):
+            for key in sorted(value, key=str):
+                h.update(f"K{key!s}".encode())
+                visit(value[key])
+        elif isinstance(value, list | tuple):
+            h.update(f"L{len(value)}".encode())
+            for item in value:
+                visit(item)
+        else:
+            h.update(f"V{value!r}".encode())
+
+    visit(obj)
+    return h.hexdigest()
+
+
+def with_digest(state: Mapping[str, Any]) -> dict[str, Any]:
+    """``state`` plus the digest of its contents (checked by ``load_trainer_state``)."""
+    state = {key: value for key, value in state.items() if key != DIGEST_KEY}
+    return {**state, DIGEST_KEY: digest(state)}
+
+
+def save_run(folder: str | os.PathLike, state: dict[str, Any], history: int, best: bool = False,
+             score: float = math.nan) -> None:
+    """One complete save of a run: ``best.pt`` (if ``best``), ``model.pt`` + ``checkpoint.pt``, and a
+    history copy (the ``history`` newest kept). Weights that are not finite are never written."""
+    nonfinite = [name for name, tensor in state["model"].items()
+                 if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
+    if nonfinite:
+        raise NonFiniteError(f"not saving {folder}: the weights {', '.join(nonfinite[:3])} hold nan or inf; "
+                             "the last save there is the last finite one.")
+    if best:
+        save_best(folder, state["model"], score, state["global_step"])
+    save_files(folder, state)
+    save_history(folder, state, state["global_step"], history)
 
 
 class UnsafeCheckpointError(APIUsageError, pickle.UnpicklingError):
@@ -250,7 +302,7 @@ def save_history(folder: str | os.PathLike, state: Mapping[str, Any], step: int,
     history.mkdir(parents=True, exist_ok=True)
     clean_stale_temporaries(history)
     path = history / f"checkpoint_{int(step):012d}.pt"
-    atomic_save(dict(state), path)
+    atomic_save(with_digest(state), path)
     for old in history_files(folder)[:-keep]:
         old.unlink(missing_ok=True)
     return path
@@ -303,3 +355,68 @@ def find_checkpoint(path: str | os.PathLike) -> Path:
         raise APIUsageError(f"{path}: no such file or folder; pass a .pt file, an experiment folder, "
                             "FOLDER/best or FOLDER/latest.")
     return path
+
+
+def load_policy(policy: nn.Module, path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Load the weights ``path`` names into ``policy`` (``load_weights``, then a finiteness check)."""
+    weights = load_weights(path, policy=policy)
+    _check_finite(weights, Path(path))
+    return weights
+
+
+def _check_finite(weights: Mapping[str, torch.Tensor], path: Path) -> None:
+    bad = [name for name, tensor in weights.items()
+           if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
+    if bad:
+        raise APIUsageError(f"{path} holds nan or inf weights ({', '.join(bad[:3])}): the run diverged "
+                            f"before "
+                            "it was saved. Use an earlier checkpoint (checkpoints/ keeps a few).")
+
+
+def load_trainer_state(path: str | os.PathLike, policy: nn.Module, map_location: Any = "cpu"
+                       ) -> dict[str, Any]:
+    """The trainer state in ``checkpoint.pt`` (or a run folder's), checked, with its weights loaded
+    into ``policy``.
+
+    Checked: it is a trainer checkpoint (not a ``model.pt``), its contents match the digest
+    written with it, its weights fit ``policy`` and are finite, and its step counts are sane.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT_FILE
+    state = _load_file(path, map_location)
+    if not _is_checkpoint(state):
+        raise APIUsageError(f"{path} holds only policy weights (a model.pt), not a training checkpoint: "
+                            f"resume "
+                            f"from the run folder or its {CHECKPOINT_FILE}; model.pt is for evaluation.")
+    missing = [key for key in ("global_step", "update", "torch_rng_state") if key not in state]
+    if missing:
+        raise APIUsageError(f"Checkpoint {path} lacks {', '.join(missing)}: it was not written by "
+                            f"pufferlib's "
+                            "Trainer. Resume from a checkpoint.pt it saved.")
+    recorded = state.get(DIGEST_KEY)
+    if recorded is not None and digest({k: v for k, v in state.items() if k != DIGEST_KEY}) != recorded:
+        raise APIUsageError(f"Checkpoint {path} was changed or damaged after it was saved (its contents do "
+                            f"not "
+                            "match their digest). Use another checkpoint (checkpoints/ keeps a few).")
+    for key in ("global_step", "update"):
+        value = state[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_STEPS:
+            raise APIUsageError(f"Checkpoint {path}: {key} is {value!r}, not a step count a run can reach; "
+                                "the file is corrupt. Use another checkpoint.")
+    weights = _check_state_dict(state["model"], path)
+    check_weights_fit(policy, weights, path)
+    _check_finite(weights, path)
+    policy.load_state_dict(weights)
+    return state
+
+
+def load_optimizer(optimizer: torch.optim.Optimizer, state: Any, path: str | os.PathLike) -> None:
+    """``optimizer.load_state_dict(state)``; a state of another policy or optimizer is an "
+      "``APIUsageError``."""
+    try:
+        optimizer.load_state_dict(state)
+    except (ValueError, KeyError, RuntimeError, TypeError) as e:
+        raise APIUsageError(f"The optimizer state in {path} does not fit this policy's optimizer ({e}): "
+                            f"resume "
+                            "with the same policy and optimizer settings.") from e

@@ -1,4 +1,4 @@
-"""The ``puffer`` command (also ``python -m pufferlib``): train, eval, autotune and sweep.
+"""The ``puffer`` command (also ``python -m pufferlib``): train, eval, autotune, sweep and plot.
 
 ::
 
@@ -11,14 +11,11 @@
     puffer sweep --env bandit --sweep.trials 8
     puffer plot experiments/RUN experiments/OTHER --output curves.png
 
-This module only parses arguments and prints; everything else is ``pufferlib.experiment``.
-Settings come from the shipped TOML files (``[default]`` merged with the env's own
-table), then ``--config FILE.toml``, then the command line: ``--SECTION.KEY VALUE`` with
-SECTION one of env, policy, rnn, vec, train, sweep, and ``--SECTION.KEY`` /
-``--SECTION.no-KEY`` for booleans. The env, policy and rnn options are read from the
-signatures of the env factory and its policy, so ``puffer train --env NAME --help``
-lists exactly what that environment accepts. Every failure exits non-zero with a one-
-or two-line message.
+This module only parses arguments and prints; the work is ``pufferlib.run``'s. Settings come
+from the shipped TOML files, then ``--config FILE.toml``, then the command line:
+``--SECTION.KEY VALUE`` for every option the run layer declares (``--SECTION.KEY`` /
+``--SECTION.no-KEY`` for booleans), so ``puffer train --env NAME --help`` lists exactly what
+that environment accepts. Every failure exits non-zero with a one- or two-line message.
 """
 
 from __future__ import annotations
@@ -29,27 +26,49 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pufferlib import experiment
-from pufferlib.exceptions import APIUsageError, EnvironmentSetupError
+from pufferlib.exceptions import APIUsageError, EnvironmentSetupError, NonFiniteError
+from pufferlib.run import catalog, folders
+from pufferlib.run.options import Option, did_you_mean
 
-SECTIONS = experiment.SECTIONS
 COMMANDS = ("train", "eval", "autotune", "sweep", "plot")
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+SECTION_HELP = {
+    "env": "keyword arguments of the environment factory",
+    "policy": "keyword arguments of the policy (recurrent: wrap it in the LSTM)",
+    "rnn": "keyword arguments of the recurrent (LSTM) wrapper, used with --policy.recurrent",
+    "vec": "vectorization (pufferlib.run.sections.VecConfig)",
+    "train": "PPO hyperparameters (pufferlib.run.sections.TrainConfig)",
+    "sweep": "hyperparameter search (pufferlib.run.sections.SweepConfig)",
+}
+# Flags renamed in the run layer: old flag -> (section.key it sets, its new flag).
+RENAMED_FLAGS = {"--vec.num-envs": ("vec.num_copies", "--vec.num-copies")}
 
 
 # ---------------------------------------------------------------------------------------
-# Value parsing
+# Values
 
 
 def _parse_int(text: str) -> int:
-    value = float(text.replace("_", "")) if any(c in text for c in ".eE") else int(text.replace("_", ""), 0)
+    try:
+        digits = text.replace("_", "")
+        value = float(digits) if any(c in digits for c in ".eE") else int(digits, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
     if value != int(value):
-        raise ValueError(f"not an integer: {text}")
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}")
     return int(value)
+
+
+def _parse_float(text: str) -> float:
+    try:
+        return float(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
 
 
 def _parse_auto(text: str) -> Any:
@@ -59,30 +78,7 @@ def _parse_auto(text: str) -> Any:
         return text
 
 
-def _parse_bool(text: str) -> bool:
-    lowered = text.lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"not a boolean: {text}")
-
-
-def _value_type(default: Any, annotation: Any) -> Callable[[str], Any]:
-    """The parser for an option, from its annotation (a string under PEP 563) or else its default."""
-    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
-    if isinstance(default, bool) or text == "bool":
-        return _parse_bool
-    for name, parse in (("float", float), ("int", _parse_int), ("str", str)):
-        if text == name or text.startswith(f"{name} |") or text.endswith(f"| {name}"):
-            return parse
-    if isinstance(default, int):
-        return _parse_int
-    if isinstance(default, float):
-        return float
-    if isinstance(default, str):
-        return str
-    return _parse_auto
+PARSERS: dict[str, Callable[[str], Any]] = {"int": _parse_int, "float": _parse_float, "str": str}
 
 
 class _Toggle(argparse.Action):
@@ -93,17 +89,18 @@ class _Toggle(argparse.Action):
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
                  option_string: str | None = None) -> None:
-        setattr(namespace, self.dest, not option_string.split(".", 1)[1].startswith("no-"))
+        setattr(namespace, self.dest, not str(option_string).split(".", 1)[1].startswith("no-"))
 
 
-_SECTION_HELP = {
-    "env": "keyword arguments of the environment factory",
-    "policy": "keyword arguments of the policy (recurrent: wrap it in the LSTM)",
-    "rnn": "keyword arguments of the recurrent (LSTM) wrapper, used with --policy.recurrent",
-    "vec": "vectorization: backend, num_envs, num_workers, batch_size (0: default), zero_copy",
-    "train": "PPO hyperparameters (pufferlib.trainer.TrainConfig)",
-    "sweep": "hyperparameter search: metric, direction, trials",
-}
+class _Renamed(argparse.Action):
+    """An old flag: sets its new option and says the new name once on stderr."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        new = RENAMED_FLAGS[str(option_string)][1]
+        print(f"puffer: note: {option_string} is now {new} (env objects; --env.num-envs stays the env's own "
+              "argument).", file=sys.stderr)
+        setattr(namespace, self.dest, values)
 
 
 def _normalise(argv: Sequence[str]) -> list[str]:
@@ -121,15 +118,28 @@ def _normalise(argv: Sequence[str]) -> list[str]:
 # Parsers
 
 
-def _base_parser(command: str | None, add_help: bool = True) -> argparse.ArgumentParser:
-    names = ", ".join(experiment.env_names())
-    parser = argparse.ArgumentParser(
+class _Parser(argparse.ArgumentParser):
+    """argparse, with "did you mean" for an unknown flag."""
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        parsed, unknown = self.parse_known_args(args, namespace)
+        if unknown:
+            flags = [s for action in self._actions for s in action.option_strings]
+            hints = [did_you_mean(arg.split("=", 1)[0], flags) for arg in unknown if arg.startswith("-")]
+            self.error(f"unrecognized arguments: {' '.join(unknown)}{''.join(hints)}")
+        return parsed
+
+
+def _base_parser(command: str | None, add_help: bool = True) -> _Parser:
+    names = ", ".join(catalog.env_names())
+    parser = _Parser(
         prog=f"puffer {command}" if command else "puffer",
         usage=f"puffer {command or 'COMMAND'} [--env] ENV [options]",
         description="Train, evaluate, autotune and sweep reinforcement learning environments.",
         epilog=f"ENV is a configured environment ({names}), a binding's PACKAGE:NAME, a Gymnasium id "
-               "(e.g. Acrobot-v1) or MODULE:CALLABLE returning a Gymnasium, PettingZoo or Puffer env. "
-               "Run `puffer COMMAND --env ENV --help` for that environment's options.",
+               "(e.g. Acrobot-v1) or MODULE:CALLABLE returning a Gymnasium, PettingZoo or Puffer env "
+               "(run from MODULE's folder). Run `puffer COMMAND --env ENV --help` for that environment's "
+               "options.",
         argument_default=argparse.SUPPRESS, allow_abbrev=False, add_help=add_help,
     )
     parser.add_argument("--env", metavar="ENV", help="environment to use (required unless a checkpoint "
@@ -141,117 +151,165 @@ def _base_parser(command: str | None, add_help: bool = True) -> argparse.Argumen
     return parser
 
 
-def build_parser(command: str, options: Mapping[str, Mapping[str, tuple[Any, Any]]] | None = None,
-                 add_help: bool = True) -> argparse.ArgumentParser:
-    """The parser for ``command``; with ``options``, one flag per configurable value."""
-    parser = _base_parser(command, add_help=add_help)
+def _command_options(parser: argparse.ArgumentParser, command: str) -> None:
     parser.add_argument("--vec", dest="vec.backend", metavar="BACKEND",
                         choices=["serial", "multiprocessing", "ray"],
                         help="vectorization backend: serial, multiprocessing or ray (same as --vec.backend)")
     parser.add_argument("--data-dir", dest="train.data_dir", metavar="DIR",
-                        help="where experiments are stored (same as --train.data-dir)")
+                        help="where runs are stored (same as --train.data-dir)")
+    parser.add_argument("--trust-run", action="store_true",
+                        help="run the MODULE:CALLABLE or imports a run folder's config.json names without "
+                             "naming them again (only for folders you trust)")
     if command == "train":
-        parser.add_argument("--exp-id", metavar="ID", help="experiment name (default: ENV-DATE-TIME-XXXX)")
+        parser.add_argument("--exp-id", metavar="ID", help="run folder name (default: ENV-DATE-TIME-XXXX)")
+        parser.add_argument("--overwrite", action="store_true", help="replace an existing run of the same "
+                                                                     "--exp-id")
         parser.add_argument("--resume", metavar="PATH", nargs="?", const="latest",
-                            help="continue an experiment: its folder, its checkpoint.pt, or 'latest' "
-                                 "(the newest experiment of this environment)")
-        parser.add_argument("--tensorboard", action="store_true",
-                            help="log to TensorBoard in the experiment folder")
+                            help="continue a run: its folder, its checkpoint.pt, or 'latest' "
+                                 "(the newest run of this environment)")
+        parser.add_argument("--tensorboard", action="store_true", help="log to TensorBoard in the run folder")
         parser.add_argument("--wandb", action="store_true",
                             help="log to Weights & Biases (offline unless WANDB_MODE)")
         parser.add_argument("--wandb-project", metavar="NAME", help="wandb project (default: pufferlib)")
         parser.add_argument("--progress", choices=["auto", "rich", "plain", "none"],
                             help="dashboard: rich panel, plain lines, or auto (rich on a terminal)")
-        parser.add_argument("--progress-interval", type=float, default=5.0, metavar="SECONDS",
+        parser.add_argument("--progress-interval", type=_parse_float, default=5.0, metavar="SECONDS",
                             help="seconds between plain progress lines (default: 5)")
     elif command == "eval":
         parser.add_argument("--checkpoint", metavar="PATH",
-                            help="a .pt file, an experiment folder, FOLDER/best or FOLDER/latest, best or "
+                            help="a .pt file, a run folder, FOLDER/best or FOLDER/latest, best or "
                                  "latest (of the newest run of this env; default: latest), or none")
         parser.add_argument("--deterministic", action="store_true",
                             help="take the policy's most likely action instead of sampling")
         parser.add_argument("--video", dest="output", metavar="FILE",
                             help="record every evaluated episode to a GIF or MP4 (same as --output)")
-        parser.add_argument("--episodes", type=_parse_int, metavar="N",
-                            help="episodes to evaluate (default: 10)")
+        parser.add_argument("--episodes", type=_parse_int, metavar="N", help="episodes to evaluate "
+                                                                             "(default: 10)")
         parser.add_argument("--render-mode", choices=["auto", "ansi", "rgb_array", "none"],
-                            help="auto: ANSI in the terminal if the env has it, else a GIF/MP4 "
-                                 "(default: auto)")
+                            help="auto: ANSI in the terminal if the env has it, else a GIF/MP4 (default: "
+                                 "auto)")
         parser.add_argument("--output", metavar="PATH", help="GIF or MP4 file for rgb_array frames")
-        parser.add_argument("--fps", type=float, metavar="FPS", help="playback rate (default: env's, else 8)")
-        parser.add_argument("--max-steps", type=_parse_int, metavar="N",
-                            help="stop after N steps (default: 10000)")
+        parser.add_argument("--fps", type=_parse_float, metavar="FPS", help="playback rate (default: env's, "
+                                                                            "else 8)")
+        parser.add_argument("--max-steps", type=_parse_int, metavar="N", help="stop after N steps (default: "
+                                                                              "100000)")
     elif command == "autotune":
         parser.add_argument("--batch-size", type=_parse_int, metavar="N",
-                            help="fewest agents per batch (default: vec.num_envs x agents per env)")
-        parser.add_argument("--max-envs", type=_parse_int, metavar="N",
-                            help="largest num_envs tried (default: 1024)")
-        parser.add_argument("--time-per-test", type=float, metavar="S",
+                            help="fewest agents per batch (default: vec.num_copies x agents per env)")
+        parser.add_argument("--max-envs", type=_parse_int, metavar="N", help="largest num_envs tried "
+                                                                             "(default: 1024)")
+        parser.add_argument("--time-per-test", type=_parse_float, metavar="S",
                             help="seconds per configuration (default: 5)")
-        parser.add_argument("--model-forward-s", type=float, metavar="S",
+        parser.add_argument("--model-forward-s", type=_parse_float, metavar="S",
                             help="simulated inference time per batch (default: 0)")
-        parser.add_argument("--max-env-ram-gb", type=float, metavar="GB", help="RAM budget (default: 32)")
+        parser.add_argument("--max-env-ram-gb", type=_parse_float, metavar="GB", help="RAM budget (default: "
+                                                                                      "32)")
     elif command == "sweep":
-        parser.add_argument("--sweep-id", metavar="ID",
-                            help="sweep folder name (default: sweep-ENV-DATE-TIME)")
-    if options is None:
+        parser.add_argument("--sweep-id", metavar="ID", help="sweep folder name (default: "
+                                                             "sweep-ENV-DATE-TIME)")
+
+
+def _add_option(group: Any, section: str, option: Option) -> None:
+    flag, dest = f"--{section}.{option.name.replace('_', '-')}", f"{section}.{option.name}"
+    if option.kind == "bool":
+        group.add_argument(flag, f"--{section}.no-{option.name.replace('_', '-')}", dest=dest, action=_Toggle,
+                           help=option.help)
+    else:
+        choices = list(option.choices) or None
+        group.add_argument(flag, dest=dest, type=PARSERS.get(option.kind, _parse_auto),
+                           metavar=option.name.upper(), choices=choices, help=option.help)
+    for old, (target, _) in RENAMED_FLAGS.items():
+        if target == dest:
+            group.add_argument(old, dest=dest, type=PARSERS.get(option.kind, _parse_auto), action=_Renamed,
+                               help=argparse.SUPPRESS)
+
+
+def build_parser(command: str, config: Any = None, add_help: bool = True) -> _Parser:
+    """The parser for ``command``; with a ``RunConfig``, one flag per option of its sections."""
+    parser = _base_parser(command, add_help=add_help)
+    _command_options(parser, command)
+    if config is None:
         return parser
-    for section in SECTIONS:
+    for section, options in section_options(config).items():
         if section == "sweep" and command != "sweep":
             continue
-        values = options.get(section, {})
-        group = parser.add_argument_group(f"{section} options", _SECTION_HELP[section])
+        group = parser.add_argument_group(f"{section} options", SECTION_HELP[section])
+        for option in options:
+            if (section, option.name) != ("sweep", "space"):
+                _add_option(group, section, option)
         if section == "sweep":
-            group.add_argument("--sweep.timesteps", dest="sweep.timesteps", type=_parse_int, metavar="N",
-                               help="training steps per trial (default: train.total_timesteps)")
-            group.add_argument("--sweep.storage", dest="sweep.storage", metavar="URL",
-                               help="SQLAlchemy URL of the study (default: sqlite:///SWEEP_FOLDER/study.db)")
-            group.add_argument("--sweep.pruner", dest="sweep.pruner", choices=["median", "none"],
-                               help="stop trials behind the median of earlier ones (default: median)")
             group.add_argument("--sweep.space.SECTION.KEY", dest="sweep_space_help", metavar="SPEC",
                                help="search SECTION.KEY: uniform:LOW:HIGH, log_uniform:LOW:HIGH, "
-                                    "int:LOW:HIGH, log_int:LOW:HIGH, categorical:A,B,C, or off; "
-                                    "options given explicitly are fixed, not searched")
-            values = {k: v for k, v in values.items() if k not in ("timesteps", "storage", "pruner")}
-        for key, (default, annotation) in values.items():
-            flag = f"--{section}.{key.replace('_', '-')}"
-            dest = f"{section}.{key}"
-            parse = _value_type(default, annotation)
-            if parse is _parse_bool:
-                group.add_argument(flag, f"--{section}.no-{key.replace('_', '-')}", dest=dest, action=_Toggle,
-                                   help=f"(default: {default})")
-            else:
-                group.add_argument(flag, dest=dest, type=parse, metavar=key.upper(),
-                                   help=_OPTION_HELP.get(dest, "") + f"(default: {default!r})")
+                                    "int:LOW:HIGH, "
+                                    "log_int:LOW:HIGH, categorical:A,B,C, or off; options given explicitly "
+                                    "are fixed, not searched")
     return parser
 
 
-_OPTION_HELP = {
-    "train.total_timesteps": "the run's total steps: --resume trains until the run has this many, "
-                             "not this many more ",
-    "train.checkpoint_seconds": "wall-clock seconds between checkpoints (0: only by updates) ",
-    "train.checkpoint_interval": "updates between checkpoints (0: only by time) ",
-    "train.checkpoint_history": "earlier checkpoints kept in checkpoints/ ",
-    "train.score_metric": "episode statistic that picks best.pt (empty: score, else episode_return) ",
-}
+def section_options(config: Any) -> dict[str, list[Option]]:
+    """Every section's options, declared by the run layer, with ``config``'s values as defaults."""
+    import dataclasses
+
+    from pufferlib.run.options import options_of_dataclass
+
+    values = config.to_dict()
+    target = config.target
+    declared = {
+        "env": target.env_options + [Option(k, "any", None, optional=True) for k in config.env.kwargs
+                                     if k not in {o.name for o in target.env_options}],
+        "policy": target.policy_options()[0],
+        "rnn": target.rnn_options()[0],
+        "vec": options_of_dataclass(type(config.vec)),
+        "train": options_of_dataclass(type(config.train)),
+        "sweep": options_of_dataclass(type(config.sweep)),
+    }
+    return {section: [dataclasses.replace(o, default=values[section].get(o.name, o.default)) for o in options]
+            for section, options in declared.items()}
 
 
-def _env_from_saved(command: str, known: argparse.Namespace) -> tuple[str, list[str]] | None:
-    """The env spec recorded beside the checkpoint (eval) or resumed experiment (train)."""
+def _probe(command: str, rest: list[str]) -> argparse.Namespace:
+    probe = build_parser(command, add_help=False)
+    probe.add_argument("-h", "--help", action="store_true", default=False)
+    return probe.parse_known_args(rest)[0]
+
+
+def _saved_folder(command: str, known: argparse.Namespace) -> Path | None:
+    """The run folder whose ``config.json`` says what to build: ``--checkpoint`` (eval) or ``--resume`` "
+      "(train)."""
     path = None
     if command == "eval" and getattr(known, "checkpoint", "none") not in ("none", "best", "latest"):
         path = Path(known.checkpoint)
         if path.name in ("best", "latest") and not path.exists():
             path = path.parent
     elif command == "train" and getattr(known, "resume", "latest") != "latest":
-        path = known.resume
-    if path is None or not Path(path).exists():
+        path = Path(known.resume)
+    if path is None or not path.exists():
         return None
-    return experiment.saved_env(path)
+    folder = folders.run_folder(path)
+    return folder if folders.saved_config(folder) is not None else None
 
 
-def parse_command(argv: Sequence[str]) -> tuple[str, dict[str, Any], argparse.Namespace]:
-    """``(command, merged config, parsed top-level options)``; exits with status 2 on bad input."""
+def _base_config(command: str, known: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
+    """The config the command line's options override: a saved run's, else the env spec's."""
+    from pufferlib.run import config as run_config
+
+    imports = list(getattr(known, "imports", None) or [])
+    spec = getattr(known, "env", None)
+    folder = _saved_folder(command, known)
+    if folder is not None:
+        return run_config.load_saved(folder, named_spec=spec, named_imports=imports,
+                                     trust=getattr(known, "trust_run", False))
+    if spec is None:
+        if known.help:
+            parser.print_help()
+            raise SystemExit(0)
+        needs = {"eval": " (or --checkpoint DIR of a run)", "train": " (or --resume DIR)"}.get(command, "")
+        parser.error(f"--env ENV is required{needs}")
+    return run_config.load(spec, imports, getattr(known, "config_file", None))
+
+
+def parse_command(argv: Sequence[str]) -> tuple[str, Any, argparse.Namespace]:
+    """``(command, RunConfig, parsed top-level options)``; exits with status 2 on bad input."""
     argv = _normalise(argv)
     if not argv or argv[0] in ("-h", "--help"):
         parser = _base_parser(None)
@@ -260,52 +318,39 @@ def parse_command(argv: Sequence[str]) -> tuple[str, dict[str, Any], argparse.Na
         raise SystemExit(0 if argv else 2)
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
-        _base_parser(None).error(f"unknown command {command!r}: choose from {', '.join(COMMANDS)}")
+        _base_parser(None).error(f"unknown command {command!r}{did_you_mean(command, COMMANDS)}: choose from "
+                                 f"{', '.join(COMMANDS)}")
     if command == "plot":
-        return command, {}, _plot_parser().parse_args(rest)
+        return command, None, _plot_parser().parse_args(rest)
     rest, space = _split_space(command, rest)
     if rest and not rest[0].startswith("-"):
         rest = ["--env", *rest]  # `puffer train cartpole`, PufferLib 3.0's habit
-    probe = build_parser(command, add_help=False)
-    probe.add_argument("-h", "--help", action="store_true", default=False)
-    known, _ = probe.parse_known_args(rest)
+    known = _probe(command, rest)
     parser = build_parser(command)
-    imports = list(getattr(known, "imports", None) or [])
-    spec = getattr(known, "env", None)
-    if spec is None:
-        saved = _env_from_saved(command, known)
-        if saved is None:
-            if known.help:
-                parser.print_help()
-                raise SystemExit(0)
-            needs = {"eval": " (or --checkpoint DIR of a run)", "train": " (or --resume DIR)"}
-            needs = needs.get(command, "")
-            parser.error(f"--env ENV is required{needs}")
-        spec, saved_imports = saved
-        imports = imports or saved_imports
     try:
-        config = experiment.load_config(spec, imports, getattr(known, "config_file", None))
-        options = experiment.section_options(config)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # renamed keys are reported once, below, when they are explicit
+            base = _base_config(command, known, parser)
+        parser = build_parser(command, base)
+        args = parser.parse_args(rest)
+        explicit: dict[str, dict[str, Any]] = {}
+        for dest, value in vars(args).items():
+            if "." in dest:
+                section, key = dest.split(".", 1)
+                explicit.setdefault(section, {})[key] = value
+        if space:
+            explicit.setdefault("sweep", {})["space"] = {**base.sweep.space, **_parse_space(space)}
+        args.explicit = explicit
+        config = base.updated(explicit)
     except (APIUsageError, EnvironmentSetupError) as e:
         parser.error(_one_line(e))
-    parser = build_parser(command, options)
-    args = parser.parse_args(rest)
-    explicit: dict[str, dict[str, Any]] = {}
-    for dest, value in vars(args).items():
-        if "." in dest:
-            section, key = dest.split(".", 1)
-            explicit.setdefault(section, {})[key] = value
-    args.explicit = explicit
-    config = experiment.merge(config, explicit)
-    if space:
-        from pufferlib.sweep import parse_space
-
-        try:
-            parsed = {name: parse_space(text) for name, text in space.items()}
-        except APIUsageError as e:
-            parser.error(_one_line(e))
-        config["sweep"]["space"] = {**config["sweep"].get("space", {}), **parsed}
     return command, config, args
+
+
+def _parse_space(space: dict[str, str]) -> dict[str, Any]:
+    from pufferlib.sweep import parse_space
+
+    return {name: parse_space(text) for name, text in space.items()}
 
 
 def _split_space(command: str, rest: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -321,7 +366,9 @@ def _split_space(command: str, rest: list[str]) -> tuple[list[str], dict[str, st
             name, sep, value = arg[len(prefix):].partition("=")
             if not sep:
                 if i + 1 >= len(rest):
-                    raise SystemExit(_usage_error(f"{arg} needs a SPEC such as log_uniform:1e-4:1e-2"))
+                    print(f"puffer sweep: error: {arg} needs a SPEC such as "
+                          f"log_uniform:1e-4:1e-2", file=sys.stderr)
+                    raise SystemExit(2)
                 value = rest[i + 1]
                 i += 1
             section, _, key = name.partition(".")
@@ -332,11 +379,6 @@ def _split_space(command: str, rest: list[str]) -> tuple[list[str], dict[str, st
     return kept, space
 
 
-def _usage_error(message: str) -> int:
-    print(f"puffer sweep: error: {message}", file=sys.stderr)
-    return 2
-
-
 def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split())
 
@@ -345,71 +387,72 @@ def _one_line(error: BaseException) -> str:
 # Commands
 
 
-def _command_train(config: dict[str, Any], args: argparse.Namespace) -> int:
-    data_dir = config["train"].get("data_dir", "experiments")
-    resume = None
-    exp_id = getattr(args, "exp_id", None)
-    if exp_id is not None:
-        experiment.check_exp_id(exp_id)
-    if hasattr(args, "resume"):
-        if args.resume == "latest":
-            resume = experiment.latest_experiment(data_dir, config["name"])
-            if resume is None:
-                raise APIUsageError(f"--resume latest: no experiment of {config['name']!r} in {data_dir}.")
-        else:
-            resume = Path(args.resume)
-            if not resume.exists():
-                raise APIUsageError(f"--resume {resume}: no such file or folder.")
-        experiment.resume_checkpoint(resume)
-        folder = experiment.experiment_folder(resume)
-        config = experiment.apply_saved(config, folder, args.explicit,
-                                        ("env", "policy", "rnn", "vec", "train"))
-        config["train"]["data_dir"] = str(folder.parent)
-        exp_id = folder.name
-    exp_id = exp_id or experiment.new_exp_id(config["name"])
-    exp_dir = Path(config["train"].get("data_dir", data_dir)) / exp_id
-    experiment.check_config(config)
-
+def _loggers(config: Any, args: argparse.Namespace, exp_id: str) -> list[Callable[[Path], Any]]:
     loggers: list[Callable[[Path], Any]] = []
     if getattr(args, "tensorboard", False):
-        from pufferlib.trainer import TensorBoardLogger
+        from pufferlib.loggers import TensorBoardLogger
 
         loggers.append(lambda folder: TensorBoardLogger(folder / "tensorboard"))
     if getattr(args, "wandb", False):
-        from pufferlib.trainer import WandbLogger
+        from pufferlib.loggers import WandbLogger
 
         project = getattr(args, "wandb_project", "pufferlib")
-        loggers.append(lambda folder: WandbLogger(project, exp_id, config, folder))
-    try:
-        trainer = experiment.run_training(config, exp_id, resume=resume, loggers=loggers,
-                                          progress=getattr(args, "progress", "auto"),
-                                          progress_interval=getattr(args, "progress_interval", 5.0))
-    finally:
-        # Under torchrun each rank leaves the process group it joined in run_training.
-        from pufferlib import distributed
+        loggers.append(lambda folder: WandbLogger(project, exp_id, config.to_dict(), folder))
+    return loggers
 
-        distributed.destroy()
+
+def _resume_target(config: Any, args: argparse.Namespace) -> Path | None:
+    if not hasattr(args, "resume"):
+        return None
+    if args.resume != "latest":
+        return folders.resume_checkpoint(args.resume)
+    latest = folders.latest_run(config.train.data_dir, config.name)
+    if latest is None:
+        raise APIUsageError(f"--resume latest: no run of {config.name!r} in {config.train.data_dir}.")
+    return folders.resume_checkpoint(latest)
+
+
+def _command_train(config: Any, args: argparse.Namespace) -> int:
+    from pufferlib import distributed, run
+
+    resume = _resume_target(config, args)
+    if resume is not None and hasattr(args, "exp_id"):
+        raise APIUsageError("--resume continues the run it names: drop --exp-id.")
+    exp_id = getattr(args, "exp_id", None) or (folders.run_folder(resume).name if resume else
+                                               folders.new_run_id(config.name))
+    folders.check_run_id(exp_id)
+    try:
+        trainer = run.train(config, exp_id, resume=resume, loggers=_loggers(config, args, exp_id),
+                            progress=getattr(args, "progress", "auto"),
+                            progress_interval=getattr(args, "progress_interval", 5.0),
+                            overwrite=getattr(args, "overwrite", False))
+    finally:
+        distributed.destroy()  # under torchrun each rank leaves the process group it joined
     if trainer.rank != 0:
         return 0
+    _print_training(config, trainer)
+    return 0
+
+
+def _print_training(config: Any, trainer: Any) -> None:
     metrics = trainer.metrics()
     steps, elapsed = int(metrics["global_step"]), metrics["elapsed"]
     if getattr(trainer, "finished_before", False):
-        print(f"{exp_dir} is already finished: {steps:,} of {trainer.config.total_timesteps:,} steps "
+        print(f"{trainer.exp_dir} is already finished: {steps:,} of {trainer.config.total_timesteps:,} steps "
               "(--train.total-timesteps is the run's total; raise it to train further).")
-        return 0
+        return
     new_steps = steps - trainer.start_step
     summary = {k.removeprefix("environment/"): round(v, 4) for k, v in metrics.items()
                if k.startswith("environment/")}
     resumed = f" (resumed at {trainer.start_step:,}; now {steps:,})" if trainer.start_step else ""
-    print(f"Trained {config['name']} for {new_steps:,} steps{resumed} in {elapsed:.1f}s "
+    print(f"Trained {config.name} for {new_steps:,} steps{resumed} in {elapsed:.1f}s "
           f"({new_steps / max(elapsed, 1e-9):,.0f} sps): {summary or 'no episode finished'}")
     if not summary:
         print(f"No episode finished in {steps:,} steps: train longer (--train.total-timesteps) or check that "
               "the env ends episodes (terminated/truncated).")
-    print(f"Saved to {exp_dir}. Evaluate with: puffer eval --checkpoint {exp_dir}")
+    print(f"Saved to {trainer.exp_dir}. Evaluate with: puffer eval --checkpoint {trainer.exp_dir}")
     if getattr(trainer, "curve", None) is not None:
         print(f"Learning curve: {trainer.curve}")
-    return 0
 
 
 def _colour_allowed(stream: Any = None) -> bool:
@@ -418,98 +461,125 @@ def _colour_allowed(stream: Any = None) -> bool:
     return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
-def _command_eval(config: dict[str, Any], args: argparse.Namespace) -> int:
-    data_dir = config["train"].get("data_dir", "experiments")
-    requested = getattr(args, "checkpoint", None)
-    checkpoint = experiment.eval_checkpoint(requested, data_dir, config["name"])
-    if checkpoint is None and requested is None:
-        print(f"No trained {config['name']} in {data_dir}: evaluating an untrained policy.")
-    if checkpoint is not None:
-        config = experiment.apply_saved(config, experiment.experiment_folder(checkpoint), args.explicit,
-                                        ("env", "policy", "rnn"))
-    output = getattr(args, "output", None)
-    if output is not None and Path(output).suffix.lower() not in (".gif", ".mp4"):
-        raise APIUsageError(f"--output {output}: the file must end in .gif or .mp4.")
-    episodes = getattr(args, "episodes", 10)
-    max_steps = getattr(args, "max_steps", 10_000)
-    mode = experiment.choose_render_mode(config, getattr(args, "render_mode", "auto"),
-                                         video=output is not None)
-    if mode == "rgb_array" and output is None:
-        output = re.sub(r"[^\w.-]", "-", config["name"]) + ".gif"
-    colour = _colour_allowed()
-    frames: list[Any] = []
-    printed = 0
-    fps_wanted = getattr(args, "fps", None)
-    video_fps = fps_wanted or 8.0
+def _eval_checkpoint(config: Any, requested: str | None) -> Path | None:
+    """The weights ``--checkpoint`` names; None for an untrained policy (``none``, or no run yet)."""
+    from pufferlib.checkpoint import find_checkpoint
 
-    def on_frame(frame: Any, fps: float) -> None:
-        nonlocal printed, video_fps
-        video_fps = fps_wanted or fps
-        if mode == "ansi":
+    if requested == "none":
+        return None
+    if requested is None or requested in ("best", "latest"):
+        folder = folders.latest_run(config.train.data_dir, config.name)
+        if folder is None:
+            if requested is None:
+                print(f"No trained {config.name} in {config.train.data_dir}: evaluating an untrained policy.")
+                return None
+            raise APIUsageError(f"--checkpoint {requested}: no trained {config.name!r} in "
+                                f"{config.train.data_dir}.")
+        return find_checkpoint(folder / (requested or "latest"))
+    return find_checkpoint(requested)
+
+
+class _Frames:
+    """Where ``evaluate`` sends frames: text to the terminal (``ansi``), images to a video."""
+
+    def __init__(self, mode: str, fps: float | None):
+        self.mode, self.fps_wanted = mode, fps
+        self.colour = _colour_allowed()
+        self.images: list[Any] = []
+        self.printed = 0
+        self.fps = fps or 8.0
+
+    def __call__(self, frame: Any, fps: float) -> None:
+        self.fps = self.fps_wanted or fps
+        if self.mode == "ansi":
             text = str(frame)
-            if colour:
+            if self.colour:
                 print("\033[H\033[J" + text, flush=True)
-                time.sleep(1 / (fps_wanted or fps))
-            elif printed < 100:
+                time.sleep(1 / self.fps)
+            elif self.printed < 100:
                 print(ANSI_ESCAPE.sub("", text), flush=True)
-                printed += 1
-        elif len(frames) < 20_000:
+                self.printed += 1
+        elif len(self.images) < 20_000:
             import numpy as np
 
-            frames.append(np.asarray(frame))
+            self.images.append(np.asarray(frame))
 
-    finished = 0
+
+def _command_eval(config: Any, args: argparse.Namespace) -> int:
+    from pufferlib import run
+    from pufferlib.run.evaluation import check_video_path, choose_render_mode, write_video
+
+    checkpoint = _eval_checkpoint(config, getattr(args, "checkpoint", None))
+    if checkpoint is not None and folders.saved_config(folders.run_folder(checkpoint)) is not None \
+            and getattr(args, "checkpoint", None) in (None, "best", "latest"):
+        from pufferlib.run.config import load_saved
+
+        config = load_saved(checkpoint, args.explicit, named_spec=config.env.explicit_spec,
+                            named_imports=config.env.imports, trust=getattr(args, "trust_run", False))
+    output = getattr(args, "output", None)
+    if output is not None:
+        check_video_path(output)
+    episodes = getattr(args, "episodes", 10)
+    mode = choose_render_mode(config, getattr(args, "render_mode", "auto"), video=output is not None)
+    if mode == "rgb_array" and output is None:
+        output = str(check_video_path(re.sub(r"[^\w.-]", "-", config.name) + ".gif"))
+    frames = _Frames(mode, getattr(args, "fps", None))
+    counted = 0
 
     def on_episode(info: dict[str, float]) -> None:
-        nonlocal finished
-        finished += 1
+        nonlocal counted
+        counted += 1
         stats = " ".join(f"{k} {v:.4g}" for k, v in info.items() if k in ("score", "episode_return",
                                                                          "episode_length"))
-        print(f"episode {finished}/{episodes}: {stats}", file=sys.stderr, flush=True)
+        print(f"episode {counted}/{episodes}: {stats}", file=sys.stderr, flush=True)
 
-    result = experiment.evaluate(config, checkpoint, episodes, max_steps, render_mode=mode, on_frame=on_frame,
-                                 deterministic=getattr(args, "deterministic", False), on_episode=on_episode)
+    max_steps = getattr(args, "max_steps", 100_000)
+    result = run.evaluate(config, checkpoint, episodes, max_steps, render_mode=mode, on_frame=frames,
+                          deterministic=getattr(args, "deterministic", False), on_episode=on_episode)
     if checkpoint is not None:
         print(f"Loaded {checkpoint}")
-    if frames:
-        experiment.write_video(output, frames, video_fps)
-        print(f"Wrote {len(frames)} frames to {output}")
-    if not result.episodes:
-        print(f"No episode finished within {max_steps} steps.")
-        return 0
-    print(f"{config['name']}: {len(result.episodes)} episodes | "
-          + " | ".join(f"{k} {v:.4g}" for k, v in result.means().items()))
+    if frames.images:
+        write_video(output, frames.images, frames.fps)
+        print(f"Wrote {len(frames.images)} frames to {output}")
+    if len(result.episodes) < episodes:
+        print(f"Only {len(result.episodes)} of {episodes} episodes finished within {max_steps:,} steps "
+              "(--max-steps raises the limit).")
+    if result.episodes:
+        print(f"{config.name}: {len(result.episodes)} episodes | "
+              + " | ".join(f"{k} {v:.4g}" for k, v in result.means().items()))
     return 0
 
 
-def _command_autotune(config: dict[str, Any], args: argparse.Namespace) -> int:
+def _command_autotune(config: Any, args: argparse.Namespace) -> int:
+    from pufferlib import run
+
     kwargs = {option: getattr(args, option) for option in
               ("max_envs", "time_per_test", "model_forward_s", "max_env_ram_gb") if hasattr(args, option)}
-    best = experiment.autotune(config, getattr(args, "batch_size", None), **kwargs)
+    best = run.autotune(config, getattr(args, "batch_size", None), **kwargs)
     if best:
         print(f"Best configuration: {dict(best)}")
-        flags = " ".join(experiment.autotune_flags(best))
-        print(f"Train with: puffer train --env {config['env_spec']} {flags}")
+        flags = " ".join(run.autotune_flags(best))
+        print(f"Train with: puffer train --env {config.env.spec} {flags}")
     return 0
 
 
-def _plot_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def _plot_parser() -> _Parser:
+    parser = _Parser(
         prog="puffer plot", allow_abbrev=False,
         description="Learning curves (score against steps and wall time) of runs as a PNG; seeds of one "
                     "configuration are drawn as their mean with a shaded band.")
     parser.add_argument("runs", nargs="+", metavar="RUN_OR_FOLDER",
-                        help="experiment folders, or folders holding them (e.g. a sweep's)")
+                        help="run folders, or folders holding them (e.g. a sweep's)")
     parser.add_argument("--output", "-o", default="curves.png", metavar="FILE.png",
                         help="the PNG to write (default: curves.png)")
-    parser.add_argument("--metric", metavar="NAME",
-                        help="episode statistic (default: score, else episode_return)")
+    parser.add_argument("--metric", metavar="NAME", help="episode statistic (default: score, else "
+                                                         "episode_return)")
     parser.add_argument("--title", metavar="TEXT", help="figure title")
     parser.add_argument("--size", default="1200x450", metavar="WxH", help="pixels (default: 1200x450)")
     return parser
 
 
-def _command_plot(config: dict[str, Any], args: argparse.Namespace) -> int:
+def _command_plot(config: Any, args: argparse.Namespace) -> int:
     from pufferlib.plot import plot_runs
 
     if not str(args.output).lower().endswith(".png"):
@@ -525,11 +595,11 @@ def _command_plot(config: dict[str, Any], args: argparse.Namespace) -> int:
     return 0
 
 
-def _command_sweep(config: dict[str, Any], args: argparse.Namespace) -> int:
+def _command_sweep(config: Any, args: argparse.Namespace) -> int:
     from pufferlib.sweep import run_sweep
 
-    sweep_id = getattr(args, "sweep_id", None) or f"sweep-{experiment.new_exp_id(config['name'])}"
-    experiment.check_exp_id(sweep_id)
+    sweep_id = getattr(args, "sweep_id", None) or f"sweep-{folders.new_run_id(config.name)}"
+    folders.check_run_id(sweep_id)
     run_sweep(config, sweep_id, fixed=args.explicit)
     return 0
 
@@ -544,7 +614,15 @@ COMMAND_FUNCTIONS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``puffer``; returns the exit status (never raises but ``SystemExit``)."""
+    """Entry point of ``puffer``; returns the exit status (never raises but ``SystemExit``).
+
+    Run as the console script, the current folder is importable, as under ``python -m``
+    (``--env mymodule:make_env`` from mymodule's folder), here and in the processes the run starts.
+    """
+    from pufferlib.run.training import Terminated
+
+    if argv is None:  # the console script (not a caller that passes its own arguments)
+        _current_folder_importable()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         command, config, args = parse_command(argv)
@@ -552,7 +630,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (APIUsageError, EnvironmentSetupError) as e:
         print(f"puffer: error: {_one_line(e)}", file=sys.stderr)
         return 1
-    except experiment.Terminated as e:
+    except NonFiniteError as e:
+        print(f"puffer: training stopped: {_one_line(e)}", file=sys.stderr)
+        return 1
+    except Terminated as e:
         print(f"puffer: stopped by signal {e.signum}.", file=sys.stderr)
         return 128 + e.signum
     except KeyboardInterrupt:
@@ -563,6 +644,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"puffer: error: {type(e).__name__}: {_one_line(e)[:500]}", file=sys.stderr)
         print("puffer: set PUFFER_DEBUG=1 to see the traceback.", file=sys.stderr)
         return 1
+
+
+def _current_folder_importable() -> None:
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
+    paths = os.environ.get("PYTHONPATH", "")
+    if cwd not in paths.split(os.pathsep):
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (cwd, paths) if p)
 
 
 if __name__ == "__main__":

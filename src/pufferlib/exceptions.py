@@ -13,6 +13,14 @@ class APIUsageError(RuntimeError):
         super().__init__(message)
 
 
+class NonFiniteError(RuntimeError):
+    """Training met a nan or inf (from the env, or in the loss) and stopped before learning from it."""
+
+    def __init__(self, message: str = ""):
+        self.message = message
+        super().__init__(message)
+
+
 class InvalidAgentError(ValueError):
     """An agent id that the environment does not know."""
 

@@ -23,30 +23,11 @@ from typing import Any
 import numpy as np
 
 from pufferlib.exceptions import APIUsageError
+from pufferlib.loggers import MetricsLogger  # noqa: F401 (importable from here too)
+from pufferlib.run.folders import CURVE_FILE, METRICS_FILE  # noqa: F401
 
-METRICS_FILE = "metrics.jsonl"
-CURVE_FILE = "curve.png"
 # Statistics tried in order for the y axis when none is named.
 DEFAULT_METRICS = ("score", "episode_return")
-
-
-class MetricsLogger:
-    """Appends each update's finite metrics as one JSON line to ``path`` (a resumed run continues it)."""
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = open(self.path, "a")  # noqa: SIM115 (kept open for the run; closed by close())
-
-    def log(self, metrics: Mapping[str, float], step: int) -> None:
-        record = {key: float(value) for key, value in metrics.items()
-                  if isinstance(value, int | float) and math.isfinite(value)}
-        record["global_step"] = float(step)
-        self.file.write(json.dumps(record) + "\n")
-        self.file.flush()
-
-    def close(self) -> None:
-        self.file.close()
 
 
 def read_metrics(path: str | os.PathLike) -> list[dict[str, float]]:

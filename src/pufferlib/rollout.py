@@ -29,8 +29,8 @@ import torch
 from torch import nn
 
 from pufferlib import spaces
+from pufferlib.distributions import greedy_action, sample_logits
 from pufferlib.exceptions import APIUsageError
-from pufferlib.frameworks.cleanrl import sample_logits
 from pufferlib.puffer_env import PufferEnv
 
 
@@ -152,15 +152,6 @@ class RolloutRunner:
         self.timings["forward"] += forward_time
 
 
-def greedy_action(logits: Any) -> torch.Tensor:
-    """The most likely action under ``sample_logits``' distributions (argmax per categorical, Normal mean)."""
-    if isinstance(logits, torch.Tensor):
-        return logits.argmax(dim=-1)
-    if isinstance(logits, torch.distributions.Normal):
-        return logits.loc
-    return torch.stack([component.argmax(dim=-1) for component in logits], dim=-1)
-
-
 def episode_infos(infos: list[dict]) -> list[dict]:
     """One dict per finished episode among ``infos`` (those with ``episode_return`` or ``score``).
 
@@ -175,33 +166,63 @@ def episode_infos(infos: list[dict]) -> list[dict]:
     return finished
 
 
-def play(vecenv: Any, policy: nn.Module, episodes: int, max_steps: int = 10_000, seed: int | None = 1,
+def episode_quotas(episodes: int, rows: int) -> np.ndarray:
+    """How many episodes each of ``rows`` agents contributes so that they sum to ``episodes``.
+
+    Every agent plays its episodes in order and only its first ``quota`` count: taking the first
+    ``episodes`` to finish anywhere would favour short episodes (they finish first).
+    """
+    return (episodes + np.arange(rows)) // rows
+
+
+def _finished_rows(batch: Batch, episodes: list[dict]) -> list[int]:
+    """The agent row of each finished episode's info: its ``agent`` (a native env reporting each
+    episode), else the batch's done rows in order (a wrapped env reports on the final step)."""
+    if all("agent" in info for info in episodes):
+        return [int(info["agent"]) for info in episodes]
+    done = batch.env_ids[(batch.terminals | batch.truncations) & batch.masks].tolist()
+    return done if len(done) == len(episodes) else [int(batch.env_ids[0])] * len(episodes)
+
+
+def play(vecenv: Any, policy: nn.Module, episodes: int, max_steps: int = 100_000, seed: int | None = 1,
          on_step: Callable[[], Any] | None = None, deterministic: bool = False,
          on_episode: Callable[[dict[str, float]], Any] | None = None) -> list[dict[str, float]]:
     """Run ``policy`` until ``episodes`` episodes finish or ``max_steps`` batches pass.
 
-    Actions are sampled from the policy, or with ``deterministic`` its most likely ones
-    (``greedy_action``). Returns the finished episodes' info dicts. ``on_step()`` runs
-    after the reset and after every step until the requested episodes are over (for
-    rendering every one of them); ``on_episode(info)`` runs as each episode finishes.
+    The episodes are spread evenly over the agents (``episode_quotas``), so an env of many
+    games reports the same episodes as one game would, not its shortest. A native env alone in
+    its vecenv is asked to report each episode with its agent (``report_each_episode``). Actions
+    are sampled from the policy, or with ``deterministic`` its most likely ones
+    (``greedy_action``). Returns the finished episodes' info dicts. ``on_step()`` runs after the
+    reset and after every step until the requested episodes are over (for rendering every one of
+    them); ``on_episode(info)`` runs as each counted episode finishes.
     """
-    if episodes < 1:
-        raise APIUsageError(f"episodes must be at least 1, got {episodes}.")
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        raise APIUsageError(f"episodes must be a positive integer, got {episodes!r}.")
+    report_each = getattr(vecenv.driver_env, "report_each_episode", None)
+    if report_each is not None and vecenv.num_envs == 1:  # the driver env is the one stepped
+        report_each()
     runner = RolloutRunner(vecenv, policy, deterministic=deterministic)
+    quotas = episode_quotas(episodes, vecenv.num_agents)
+    taken = np.zeros_like(quotas)
     finished: list[dict[str, float]] = []
     steps = 0
 
     def observe(batch: Batch) -> None:
         nonlocal steps
         wanted = len(finished) < episodes
-        for info in episode_infos(batch.infos):
-            finished.append(info)
-            if on_episode is not None and len(finished) <= episodes:
-                on_episode(info)
+        infos = episode_infos(batch.infos)
+        for row, info in zip(_finished_rows(batch, infos), infos, strict=True):
+            if row < len(taken) and taken[row] < quotas[row]:
+                taken[row] += 1
+                info = {k: v for k, v in info.items() if k != "agent"}
+                finished.append(info)
+                if on_episode is not None:
+                    on_episode(info)
         if wanted and on_step is not None:
             on_step()
         steps += 1
 
     vecenv.async_reset(seed)
-    runner.run(lambda: len(finished) >= episodes or steps > max_steps, observe=observe)
+    runner.run(lambda: len(finished) >= episodes or steps >= max_steps, observe=observe)
     return finished

@@ -40,8 +40,12 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from pufferlib import experiment
-from pufferlib.exceptions import APIUsageError
+from pufferlib import run
+from pufferlib.exceptions import APIUsageError, NonFiniteError
+from pufferlib.run import folders
+from pufferlib.run.config import RunConfig
+from pufferlib.run.sections import SweepConfig
+from pufferlib.run.training import Terminated
 
 DISTRIBUTIONS = ("uniform", "log_uniform", "int", "log_int", "categorical")
 STUDY_FILE = "study.db"
@@ -132,33 +136,23 @@ def search_space(config: Mapping[str, Any], fixed: Mapping[str, Mapping[str, Any
 
 
 def sweep_settings(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The validated ``sweep`` section with its defaults filled in."""
-    sweep = config["sweep"]
-    settings = {
-        "metric": sweep.get("metric", "episode_return"),
-        "direction": sweep.get("direction", "maximize"),
-        "trials": sweep.get("trials", 16),
-        "timesteps": sweep.get("timesteps", config["train"].get("total_timesteps", 1_000_000)),
-        "pruner": sweep.get("pruner", "median"),
-        "storage": sweep.get("storage"),
-    }
-    for key in ("trials", "timesteps"):
-        value = settings[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise APIUsageError(f"sweep.{key} must be a positive integer, got {value!r}.")
-    if settings["direction"] not in ("maximize", "minimize"):
-        raise APIUsageError(f"sweep.direction must be maximize or minimize, got {settings['direction']!r}.")
-    if settings["pruner"] not in PRUNERS:
-        raise APIUsageError(f"sweep.pruner must be one of {', '.join(PRUNERS)}, got {settings['pruner']!r}.")
+    """The checked ``sweep`` section, with ``timesteps`` filled in (0: ``train.total_timesteps``)."""
+    sweep = SweepConfig.from_table(dict(config["sweep"]))
+    settings = {key: getattr(sweep, key) for key in ("metric", "direction", "trials", "pruner", "storage")}
+    settings["timesteps"] = sweep.timesteps or int(config["train"].get("total_timesteps", 1_000_000))
     return settings
 
 
-def open_study(storage: str, sweep_id: str, direction: str, pruner: str, seed: int) -> Any:
-    """The Optuna study ``sweep_id`` in ``storage``, created on first use (shared by every process)."""
+def open_study(storage: str, sweep_id: str, direction: str, pruner: str, seed: int,
+               warmup_steps: int = 0) -> Any:
+    """The Optuna study ``sweep_id`` in ``storage``, created on first use (shared by every process).
+
+    The median pruner judges a trial only after ``warmup_steps`` (early scores are mostly noise).
+    """
     import optuna
     import sqlalchemy.exc
 
-    pruners = {"median": lambda: optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0),
+    pruners = {"median": lambda: optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=warmup_steps),
                "none": optuna.pruners.NopPruner}
     attempts = 5
     for attempt in range(1, attempts + 1):
@@ -206,7 +200,7 @@ def interrupts_deferred() -> Iterator[None]:
             signal.signal(signum, handler)
     if received:
         if received[0] == signal.SIGTERM:
-            raise experiment.Terminated(signal.SIGTERM)
+            raise Terminated(signal.SIGTERM)
         raise KeyboardInterrupt
 
 
@@ -229,85 +223,139 @@ def reproduce_command(config: Mapping[str, Any], fixed: Mapping[str, Mapping[str
     return " ".join(parts)
 
 
-def run_sweep(config: Mapping[str, Any], sweep_id: str, fixed: Mapping[str, Mapping[str, Any]] | None = None,
+def run_sweep(config: RunConfig | Mapping[str, Any], sweep_id: str,
+              fixed: Mapping[str, Mapping[str, Any]] | None = None,
               report: Callable[[str], Any] = print) -> dict[str, Any]:
     """Run (or continue) the sweep ``sweep_id``; returns what ``best.json`` records.
 
-    ``fixed`` are the options given explicitly (``{section: {key: value}}``): they keep
-    their values in every trial. ``report(line)`` gets the progress lines (a row per
-    trial, the ranked summary). Bad settings are ``APIUsageError`` before any trial runs;
-    Ctrl-C stops the sweep, leaving the study to resume.
+    ``fixed`` are the options given explicitly (``{section: {key: value}}``): they keep their
+    values in every trial. ``report(line)`` gets the progress lines (a row per trial, the ranked
+    summary). Bad settings are ``APIUsageError`` before any trial runs; Ctrl-C stops the sweep,
+    leaving the study to resume. Processes sharing the study together run ``sweep.trials``
+    trials, not more. A sweep folder whose trial folders belong to an earlier study (its database
+    was deleted) is refused rather than mixed with a new one.
     """
+    folders.check_run_id(sweep_id)
+    config = config if isinstance(config, RunConfig) else RunConfig.from_dict(config)
+    base = config.to_dict()
+    fixed = {section: dict(values) for section, values in (fixed or {}).items()}
+    settings = sweep_settings(base)
+    space = search_space(base, fixed)
+    if not space:
+        raise APIUsageError(f"Nothing to search for {config.name!r}: add [{config.name}.sweep.space] "
+                            "or --sweep.space.SECTION.KEY SPEC (every configured one is fixed or off).")
+    folder = Path(config.train.data_dir) / sweep_id
+    storage = settings["storage"] or f"sqlite:///{(folder / STUDY_FILE).resolve()}"
+    _check_not_orphaned(folder, settings["storage"])
+    folder.mkdir(parents=True, exist_ok=True)
     import optuna
 
-    experiment.check_exp_id(sweep_id)
-    experiment.check_config(config)
-    fixed = {section: dict(values) for section, values in (fixed or {}).items()}
-    settings = sweep_settings(config)
-    space = search_space(config, fixed)
-    if not space:
-        raise APIUsageError(f"Nothing to search for {config['name']!r}: add [{config['name']}.sweep.space] "
-                            "or --sweep.space.SECTION.KEY SPEC (every configured one is fixed or off).")
-    folder = Path(config["train"].get("data_dir", "experiments")) / sweep_id
-    folder.mkdir(parents=True, exist_ok=True)
-    storage = settings["storage"] or f"sqlite:///{(folder / STUDY_FILE).resolve()}"
-    metric, direction, trials = settings["metric"], settings["direction"], settings["trials"]
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = open_study(storage, sweep_id, direction, settings["pruner"], int(config["train"].get("seed", 1)))
+    study = open_study(storage, sweep_id, settings["direction"], settings["pruner"], config.train.seed,
+                       warmup_steps=settings["timesteps"] // 5)
     done = len(_finished(study))
-    report(f"Sweep {sweep_id}: {trials} trials of {settings['timesteps']:,} steps, {metric} ({direction}), "
-           f"{len(space)} parameters, study in {storage}"
+    report(f"Sweep {sweep_id}: {settings['trials']} trials of {settings['timesteps']:,} steps, "
+           f"{settings['metric']} ({settings['direction']}), {len(space)} parameters, study in {storage}"
            + (f" ({done} trials already done)" if done else "")
            + f"; run again or in parallel with --sweep-id {sweep_id}")
+    failures = 0  # this process's: trials that keep failing must not loop forever
+    while failures < settings["trials"] and (trial := _next_trial(study, settings["trials"])) is not None:
+        failures += _run_trial(study, trial, config, base, space, settings, folder, report) == "FAIL"
+    return summarise(study, base, fixed, settings, folder, report)
 
-    def objective(trial: Any) -> float:
-        trial_config = copy.deepcopy(dict(config))
-        for name, spec in space.items():
-            section, key = name.split(".", 1)
-            trial_config[section][key] = suggest(trial, name, spec)
-        trial_config["train"].update(total_timesteps=settings["timesteps"], data_dir=str(folder),
-                                     score_metric=metric)
-        trial.set_user_attr("seed", int(trial_config["train"].get("seed", 1)))
-        report(f"trial {trial.number}: started, {_flags(trial.params)}")
-        pruned = False
 
-        def after_update(trainer: Any) -> bool:
-            nonlocal pruned
-            score = trainer.score()
-            if math.isfinite(score):
-                with interrupts_deferred():
-                    trial.report(score, trainer.global_step)
-                    pruned = trial.should_prune()
-            return not pruned
+def _check_not_orphaned(folder: Path, storage: str) -> None:
+    """A default (SQLite) study whose file is gone but whose trial folders remain would mix two studies."""
+    if storage or (folder / STUDY_FILE).exists() or not folder.is_dir():
+        return
+    if any(child.name.startswith("trial-") for child in folder.iterdir()):
+        raise APIUsageError(f"{folder} holds trial folders of an earlier sweep whose {STUDY_FILE} is gone: "
+                            "choose another --sweep-id (or delete the folder to start over).")
 
-        started = time.perf_counter()
-        trainer = experiment.run_training(trial_config, f"trial-{trial.number:03d}", progress="none",
-                                          callback=after_update)
+
+def _next_trial(study: Any, trials: int) -> Any:
+    """A new trial, or None when the study has its ``trials`` (finished or running, in any process).
+
+    Two processes can both see one slot left and ask at once; the later of the two is then failed
+    at once (marked ``surplus``), so the study never runs more than ``trials``.
+    """
+    from optuna.trial import TrialState
+
+    def taken(before: int | None = None) -> int:
+        states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+        return sum(1 for t in study.get_trials(deepcopy=False, states=states)
+                   if before is None or t.number < before)
+
+    if taken() >= trials:
+        return None
+    trial = study.ask()
+    if taken(before=trial.number) >= trials:
+        trial.set_user_attr("surplus", True)
+        study.tell(trial, state=TrialState.FAIL)
+        return None
+    return trial
+
+
+def _run_trial(study: Any, trial: Any, config: RunConfig, base: dict[str, Any], space: Mapping[str, Any],
+               settings: Mapping[str, Any], folder: Path, report: Callable[[str], Any]) -> str:
+    """Train one trial and tell the study how it ended; returns the state's name (COMPLETE, PRUNED, FAIL)."""
+    from optuna.trial import TrialState
+
+    metric = settings["metric"]
+    trial_config = copy.deepcopy(base)
+    for name, spec in space.items():
+        section, key = name.split(".", 1)
+        trial_config[section][key] = suggest(trial, name, spec)
+    trial_config["train"].update(total_timesteps=settings["timesteps"], data_dir=str(folder),
+                                 score_metric=metric)
+    trial.set_user_attr("seed", int(trial_config["train"].get("seed", 1)))
+    report(f"trial {trial.number}: started, {_flags(trial.params)}")
+    pruned = False
+
+    def after_update(trainer: Any) -> bool:
+        nonlocal pruned
+        score = trainer.score()
+        if math.isfinite(score):
+            with interrupts_deferred():
+                trial.report(score, trainer.global_step)
+                pruned = trial.should_prune()
+        return not pruned
+
+    started = time.perf_counter()
+    try:
+        trainer = run.train(RunConfig.from_dict(trial_config, config.target), f"trial-{trial.number:03d}",
+                            progress="none", callback=after_update, overwrite=True)
+        score = trainer.score()
         trial.set_user_attr("seconds", time.perf_counter() - started)
         trial.set_user_attr("steps", int(trainer.global_step))
         if pruned:
-            raise optuna.TrialPruned()
-        score = trainer.score()
-        if not math.isfinite(score):
+            state, value = TrialState.PRUNED, None
+        elif not math.isfinite(score):
             raise APIUsageError(f"no episode reported {metric!r} in {settings['timesteps']:,} steps")
-        return score
+        else:
+            state, value = TrialState.COMPLETE, score
+    except (APIUsageError, NonFiniteError) as e:
+        trial.set_user_attr("error", str(e))
+        state, value = TrialState.FAIL, None
+    except BaseException:
+        with interrupts_deferred():
+            study.tell(trial, state=TrialState.FAIL)
+        raise
+    with interrupts_deferred():
+        frozen = study.tell(trial, value, state=state)
+    _report_row(frozen, metric, report)
+    return state.name
 
-    def row(study: Any, trial: Any) -> None:
-        seconds = trial.user_attrs.get("seconds", 0.0)
-        value = "-" if trial.value is None else f"{trial.value:.4g}"
-        if trial.state.name == "PRUNED" and trial.intermediate_values:
-            value = f"{trial.intermediate_values[max(trial.intermediate_values)]:.4g} (at "
-            value += f"{max(trial.intermediate_values):,} steps)"
-        report(f"trial {trial.number}: {trial.state.name.lower():8s} {metric} {value}  {seconds:.1f}s  "
-               f"{_flags(trial.params)}")
-        finished = _finished(study)
-        failed = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)))
-        if len(finished) >= trials or failed >= trials:
-            study.stop()
 
-    if done < trials:
-        study.optimize(objective, callbacks=[row], catch=(APIUsageError,))
-    return summarise(study, config, fixed, settings, folder, report)
+def _report_row(trial: Any, metric: str, report: Callable[[str], Any]) -> None:
+    seconds = trial.user_attrs.get("seconds", 0.0)
+    value = "-" if trial.value is None else f"{trial.value:.4g}"
+    if trial.state.name == "PRUNED" and trial.intermediate_values:
+        last = max(trial.intermediate_values)
+        value = f"{trial.intermediate_values[last]:.4g} (at {last:,} steps)"
+    error = f"  ({trial.user_attrs['error']})" if "error" in trial.user_attrs else ""
+    report(f"trial {trial.number}: {trial.state.name.lower():8s} {metric} {value}  {seconds:.1f}s  "
+           f"{_flags(trial.params)}{error}")
 
 
 def summarise(study: Any, config: Mapping[str, Any], fixed: Mapping[str, Mapping[str, Any]],
@@ -332,7 +380,7 @@ def summarise(study: Any, config: Mapping[str, Any], fixed: Mapping[str, Mapping
             "trial": best_trial.number, "params": best_trial.params, "flags": _flags(best_trial.params),
             "command": command, "trials": len(_finished(study)),
             "folder": str(folder / f"trial-{best_trial.number:03d}")}
-    experiment.write_json(folder / BEST_FILE, best)
+    folders.write_json(folder / BEST_FILE, best)
     report(f"Best {metric}: {best_trial.value:.4g} (trial {best_trial.number}); "
            f"written to {folder / BEST_FILE}")
     report(f"Train with: {command}")

@@ -13,9 +13,10 @@ from typing import Any
 from pufferlib.exceptions import APIUsageError
 from pufferlib.vector.autotune import autotune
 from pufferlib.vector.base import VecEnv
-from pufferlib.vector.multiprocess import Multiprocessing, WorkerError, WorkerTimeoutError
+from pufferlib.vector.multiprocess import Multiprocessing
 from pufferlib.vector.ray_actors import Ray
 from pufferlib.vector.serial import Serial
+from pufferlib.vector.workers import WorkerError, WorkerTimeoutError
 
 __all__ = ["Multiprocessing", "Ray", "Serial", "VecEnv", "WorkerError", "WorkerTimeoutError", "autotune",
            "make"]

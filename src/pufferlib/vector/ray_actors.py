@@ -40,7 +40,7 @@ from pufferlib.vector.base import VecEnv
 from pufferlib.vector.buffers import Buffers, BufferSpec
 from pufferlib.vector.config import default_num_workers, normalize_creators, resolve_pool
 from pufferlib.vector.group import EnvGroup, create_env, create_envs, env_signature
-from pufferlib.vector.multiprocess import SILENT_WARNING_S, WorkerError, WorkerTimeoutError, check_timeout
+from pufferlib.vector.workers import SILENT_WARNING_S, WorkerError, WorkerTimeoutError, check_timeout
 
 ACTOR_START_TIMEOUT_S = 300.0  # building the envs, without a timeout: an actor that cannot be placed
 CONNECT_TIMEOUT_S = 10.0  # address=: how long the cluster's head may take to accept a connection
