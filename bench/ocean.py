@@ -184,8 +184,10 @@ class Pufferlib3:
     def __init__(self, python: str):
         self._scratch = tempfile.TemporaryDirectory(prefix="pufferlib3-")  # 3.0 writes links here
         self._stderr = open(Path(self._scratch.name) / "stderr.txt", "w+")  # noqa: SIM115 (closed in close)
-        # Not our PYTHONPATH: under it the peer would import our pufferlib instead of 3.0's.
+        # Not our PYTHONPATH: under it the peer would import our pufferlib instead of 3.0's. Its
+        # temporary folders go in the scratch folder, removed by close().
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+        env["TMPDIR"] = self._scratch.name
         self._process = subprocess.Popen(
             [python, str(BENCH / "pufferlib3" / "speed.py"), "--serve"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, text=True,
