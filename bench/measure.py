@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 
 def timed(step: Callable[[int], int], seconds: float) -> float:
@@ -20,6 +21,23 @@ def timed(step: Callable[[int], int], seconds: float) -> float:
         elapsed = time.perf_counter() - start
         if elapsed >= seconds:
             return steps / elapsed
+
+
+def step_rate(step: Callable[[Any], Any], batches: Sequence[Any], seconds: float) -> float:
+    """Calls per second of ``step(batch)``, cycling through ``batches``, for about ``seconds``
+    after one warm-up pass. The loop that times our native envs (``bench/ocean.py``) and
+    PufferLib 3.0's C games (``bench/pufferlib3/speed.py``, in the peer's interpreter): the
+    same code on both sides, with the clock read once per pass, not once per call."""
+    for batch in batches:
+        step(batch)
+    calls, start = 0, time.perf_counter()
+    while True:
+        for batch in batches:
+            step(batch)
+        calls += len(batches)
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return calls / elapsed
 
 
 def load_average() -> float:

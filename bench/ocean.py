@@ -6,16 +6,24 @@ Sections (``--sections``, all by default):
   cache (``NUMBA_CACHE_DIR`` a new folder: every kernel compiles), then again with that cache
   (kernels load). Each start imports, builds, resets and steps every native env.
 - ``single``: agent steps/s of each native env in this process, ``step()`` called with
-  random actions, at 32, 512 and 4096 games per env object; for CartPole against
-  Gymnasium's ``CartPoleVectorEnv`` at the same sizes and EnvPool's ``CartPole-v1`` at its
-  best configuration (num_envs x num_threads searched, synchronous batches); and
+  random actions, at 32, 512 and 4096 games per env object, against PufferLib 3.0's C game
+  of the same name (``PUFFERLIB3_GAMES`` maps the exceptions) measured in a long-lived peer
+  process (``bench/pufferlib3/speed.py --serve`` under 3.0's interpreter: ``--pufferlib3-python``,
+  or ``$PUFFERLIB3_PYTHON``); rounds of ours and theirs alternate, game by game, so that load
+  from other processes hits both, and each row carries both figures, ``ratio`` (ours / theirs,
+  best against best) and ``ratio_median`` (the median of the rounds' ratios). Both sides
+  run the same timing loop (``measure.step_rate``). For CartPole also Gymnasium's
+  ``CartPoleVectorEnv`` at the same sizes and EnvPool's ``CartPole-v1`` at its best
+  configuration (num_envs x num_threads searched, synchronous batches); and
   ``atari_breakout``: ALE Breakout through pufferlib's Gymnasium emulation (one env), the
   reference the other native envs are compared with.
 - ``multiprocessing``: each native env through ``pufferlib.vector.Multiprocessing`` with one
-  worker per core, each hosting one native env of ``4096 / cores`` games (and of
-  ``65536 / cores``), against the measured parallel limit: ``cores`` bare processes stepping
-  one such env each, all at once. A step of 2048 fast games takes tens of microseconds, as
-  long as waking a sleeping worker on a virtual machine, so the larger size shows what the
+  worker per core, each hosting one native env of the shipped ``["ocean:NAME"]`` configuration's
+  games (and of ``4096 / cores`` and ``65536 / cores``: ``--mp-games``; games set up as in
+  ``single``), against the measured
+  parallel limit: ``cores`` bare processes stepping one such env each, all at once; ``ratio``
+  is the fraction of the limit reached. A step of 2048 fast games takes tens of microseconds,
+  as long as waking a sleeping worker on a virtual machine, so the larger size shows what the
   backend costs when the work per step dominates.
 - ``train``: end-to-end ``pufferlib.trainer`` SPS on native CartPole and Breakout with their
   shipped ``ocean:NAME`` configurations (Serial backend), the time split (env, forward,
@@ -26,15 +34,18 @@ Every comparison is measured in interleaved rounds, each contender keeping its b
 that load from other processes skews no single figure. Prints one JSON line per
 measurement, then a table with the ratios the targets are stated in.
 Usage: python bench/ocean.py [--quick] [--sections single,train] [--envs cartpole,snake]
+    [--pufferlib3-python PATH] [--mp-games shipped,2048] [--seconds S] [--rounds N] [--out FILE]
+On a quiet machine, the results file: ``python bench/ocean.py --out bench/results/ocean.jsonl``.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
+import inspect
 import json
 import multiprocessing
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,13 +58,42 @@ import numpy as np
 import tomllib
 
 import pufferlib.vector
-from measure import load_average, timed
+from measure import load_average, step_rate, timed
 from pufferlib.environments import ocean
-from pufferlib.environments.ocean.environment import NATIVE_ENVS
 from pufferlib.vector.config import physical_cores
 
 SIZES = (32, 512, 4096)
 ROWS: list[dict] = []
+BENCH = Path(__file__).resolve().parent
+PUFFERLIB3_PYTHON = "/work/p3/venv3/bin/python"
+
+# The PufferLib 3.0 C game each native game is measured against, where that is not 3.0's game of
+# the same name with both classes' defaults: our name -> (3.0's name, settings for both sides,
+# settings for 3.0's side only). Both sides get ``num_envs`` = the size measured; ours takes the
+# shared settings its class has (a row's ``ignored`` lists the others). Ports keep 3.0's defaults
+# and need no entry, unless one of 3.0's games is too big to build 4096 times.
+PUFFERLIB3_GAMES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
+    # 3.0's CartPole logs (a pass over every game) on every step unless told otherwise; ours
+    # reports every 32 steps. 3.0's other games log every 128.
+    "cartpole": ("cartpole", {}, {"report_interval": 32}),
+    "cartpole_continuous": ("cartpole", {}, {"continuous": True, "report_interval": 32}),
+    # 3.0's grid (640 x 360, 256 snakes, 4096 food, vision 5) is 230 KB of cells: 4096 of them
+    # would not fit. Both sides play our first Snake's small grid instead.
+    "snake": (
+        "snake",
+        {"width": 20, "height": 20, "num_snakes": 4, "num_food": 8, "vision": 4, "max_snake_length": 64,
+         "leave_corpse_on_death": False},
+        {},
+    ),
+}
+
+
+def our_settings(name: str) -> tuple[dict[str, Any], list[str]]:
+    """The shared ``PUFFERLIB3_GAMES`` settings native game ``name``'s class takes, and the
+    names of those it does not have."""
+    shared = PUFFERLIB3_GAMES.get(name, (name, {}, {}))[1]
+    accepted = inspect.signature(ocean.env_creator(name)).parameters
+    return {k: v for k, v in shared.items() if k in accepted}, sorted(set(shared) - set(accepted))
 
 
 def emit(**row: Any) -> None:
@@ -68,13 +108,18 @@ def random_actions(env: Any, count: int, rng: np.random.Generator) -> list[np.nd
     return [rng.uniform(-1, 1, (env.num_agents, *space.shape)).astype(space.dtype) for _ in range(count)]
 
 
-def best_of(contenders: dict[str, Callable[[], float]], rounds: int) -> dict[str, float]:
-    """Each contender measured ``rounds`` times, interleaved; its best."""
-    best = dict.fromkeys(contenders, 0.0)
+def rounds_of(contenders: dict[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
+    """Each contender measured ``rounds`` times, interleaved (in ``contenders``' order); all results."""
+    results: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(rounds):
         for name, measure in contenders.items():
-            best[name] = max(best[name], measure())
-    return best
+            results[name].append(measure())
+    return results
+
+
+def best_of(contenders: dict[str, Callable[[], float]], rounds: int) -> dict[str, float]:
+    """Each contender measured ``rounds`` times, interleaved; its best."""
+    return {name: max(values) for name, values in rounds_of(contenders, rounds).items()}
 
 
 # ------------------------------------------------------------------------------------------
@@ -85,8 +130,7 @@ _COMPILE_SCRIPT = """
 import time, numpy as np
 start = time.perf_counter()
 from pufferlib.environments import ocean
-from pufferlib.environments.ocean.environment import NATIVE_ENVS
-for name in NATIVE_ENVS:
+for name in ocean.native_names():
     env = ocean.make_env(name, num_envs=2)
     env.reset(seed=0)
     space = env.single_action_space
@@ -115,7 +159,7 @@ def bench_compile() -> None:
                 suite_s=round(float(out.stdout.split()[-1]), 3),
                 process_s=round(time.perf_counter() - start, 3),
                 process_cpu_s=round(cpu, 3),
-                envs=list(NATIVE_ENVS),
+                envs=ocean.native_names(),
                 load=load_average(),
             )
 
@@ -124,17 +168,73 @@ def bench_compile() -> None:
 # single process
 
 
-def native_stepper(name: str, games: int) -> Callable[[], float]:
-    env = ocean.make_env(name, num_envs=games)
+def native_rate(name: str, games: int, seconds: float, **kwargs: Any) -> Callable[[], float]:
+    """A measurement of native env ``name`` with ``games`` games: agent steps/s over ``seconds``."""
+    env = ocean.make_env(name, num_envs=games, **kwargs)
     env.reset(seed=0)
     actions = random_actions(env, 16, np.random.default_rng(0))
-    agents = env.num_agents
+    return lambda: step_rate(env.step, actions, seconds) * env.num_agents
 
-    def step(i: int) -> int:
-        env.step(actions[i & 15])
-        return agents
 
-    return step
+class Pufferlib3:
+    """PufferLib 3.0's C games, measured by one long-lived peer process under 3.0's interpreter
+    (``bench/pufferlib3/speed.py --serve``: its protocol), so that no round pays 3.0's start-up.
+    ``games``: 3.0's Ocean names."""
+
+    def __init__(self, python: str):
+        self._scratch = tempfile.TemporaryDirectory(prefix="pufferlib3-")  # 3.0 writes links here
+        self._stderr = open(Path(self._scratch.name) / "stderr.txt", "w+")  # noqa: SIM115 (closed in close)
+        # Not our PYTHONPATH: under it the peer would import our pufferlib instead of 3.0's. Its
+        # temporary folders go in the scratch folder, removed by close().
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+        env["TMPDIR"] = self._scratch.name
+        self._process = subprocess.Popen(
+            [python, str(BENCH / "pufferlib3" / "speed.py"), "--serve"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, text=True,
+            cwd=self._scratch.name, env=env,
+        )
+        self.games: set[str] = set(self._answer()["games"])
+
+    def _answer(self) -> dict:
+        line = self._process.stdout.readline()
+        if not line:
+            self._stderr.seek(0)
+            last = [line for line in self._stderr.read().splitlines() if line.strip()][-1:]
+            raise RuntimeError(f"the peer exited ({last[0] if last else 'no message'})")
+        return json.loads(line)
+
+    def ask(self, **request: Any) -> dict:
+        self._process.stdin.write(json.dumps(request) + "\n")
+        self._process.stdin.flush()
+        return self._answer()
+
+    def close(self) -> None:
+        if self._process.stdin:
+            self._process.stdin.close()
+        try:
+            self._process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._stderr.close()
+        self._scratch.cleanup()
+
+
+def start_pufferlib3(python: str) -> Pufferlib3 | None:
+    """The peer, or None (and one line saying why: ours are then measured alone)."""
+    reason = None
+    if not python:
+        reason = "no PufferLib 3.0 interpreter given"
+    elif not os.access(python, os.X_OK):
+        reason = f"no PufferLib 3.0 interpreter at {python}"
+    else:
+        try:
+            return Pufferlib3(python)
+        except (OSError, RuntimeError, ValueError) as e:
+            reason = f"the PufferLib 3.0 peer at {python} did not start: {e}"
+    emit(section="single", env="pufferlib3",
+         skipped=f"{reason} (--pufferlib3-python or $PUFFERLIB3_PYTHON); measuring ours alone")
+    return None
 
 
 def gymnasium_cartpole_stepper(games: int) -> Callable[[int], int]:
@@ -195,14 +295,54 @@ def atari_breakout_stepper() -> Callable[[int], int] | None:
     return step
 
 
-def bench_single(envs: list[str], seconds: float, rounds: int) -> None:
+def peer_rate(peer: Pufferlib3, key: str, seconds: float) -> Callable[[], float]:
+    return lambda: peer.ask(op="measure", key=key, seconds=seconds)["agent_sps"]
+
+
+def bench_single(envs: list[str], seconds: float, rounds: int, peer: Pufferlib3 | None) -> None:
+    unmatched: set[str] = set()
     for games in SIZES:
-        contenders = {name: native_stepper(name, games) for name in envs}
+        # Ours, then its 3.0 counterpart, game by game: each round alternates them.
+        contenders: dict[str, Callable[[], float]] = {}
+        for name in envs:
+            their_name, shared, theirs_only = PUFFERLIB3_GAMES.get(name, (name, {}, {}))
+            contenders[name] = native_rate(name, games, seconds, **our_settings(name)[0])
+            if peer is None or name in unmatched:
+                continue
+            if their_name not in peer.games:
+                unmatched.add(name)
+                emit(section="single", env=f"pufferlib3_{name}", skipped=f"3.0 has no game {their_name!r}")
+                continue
+            key = f"{name}@{games}"
+            kwargs = {**shared, **theirs_only}
+            made = peer.ask(op="make", key=key, game=their_name, num_envs=games, kwargs=kwargs)
+            if "error" in made:
+                emit(section="single", env=f"pufferlib3_{name}", games=games, skipped=made["error"])
+                continue
+            contenders[f"pufferlib3_{name}"] = peer_rate(peer, key, seconds)
         if "cartpole" in envs:
-            contenders["gymnasium_CartPoleVectorEnv"] = gymnasium_cartpole_stepper(games)
-        measures = {name: (lambda s=step: timed(s, seconds)) for name, step in contenders.items()}
-        for name, sps in best_of(measures, rounds).items():
-            emit(section="single", env=name, games=games, agent_sps=round(sps), load=load_average())
+            step = gymnasium_cartpole_stepper(games)
+            contenders["gymnasium_CartPoleVectorEnv"] = lambda s=step: timed(s, seconds)
+        results = rounds_of(contenders, rounds)
+        for name in envs:
+            row: dict[str, Any] = {"section": "single", "env": name, "games": games,
+                                   "agent_sps": round(max(results[name]))}
+            theirs = results.get(f"pufferlib3_{name}")
+            if theirs and our_settings(name)[1]:
+                row["ignored"] = our_settings(name)[1]
+            if theirs:
+                row["pufferlib3_sps"] = round(max(theirs))
+                row["ratio"] = round(max(results[name]) / max(theirs), 3)
+                ratios = [ours / other for ours, other in zip(results[name], theirs)]
+                row["ratio_median"] = round(statistics.median(ratios), 3)
+            emit(**row, load=load_average())
+        if "cartpole" in envs:
+            sps = max(results["gymnasium_CartPoleVectorEnv"])
+            emit(section="single", env="gymnasium_CartPoleVectorEnv", games=games, agent_sps=round(sps),
+                 load=load_average())
+        if peer is not None:
+            peer.ask(op="drop")
+        contenders.clear()
     if "cartpole" in envs:
         try:
             import envpool  # noqa: F401
@@ -215,8 +355,8 @@ def bench_single(envs: list[str], seconds: float, rounds: int) -> None:
         else:
             configs = {(g, t): envpool_cartpole_stepper(g, t) for g in SIZES for t in (1, 2)}
             measures = {f"{g}x{t}": (lambda s=step: timed(s, seconds)) for (g, t), step in configs.items()}
-            results = best_of(measures, rounds)
-            for config, sps in results.items():
+            envpool_results = best_of(measures, rounds)
+            for config, sps in envpool_results.items():
                 games, threads = map(int, config.split("x"))
                 emit(
                     section="single",
@@ -237,10 +377,10 @@ def bench_single(envs: list[str], seconds: float, rounds: int) -> None:
 
 
 def _bare_native(name: str, games: int, seconds: float, start_at: float, results: Any, index: int) -> None:
-    step = native_stepper(name, games)
+    measure = native_rate(name, games, seconds, **our_settings(name)[0])
     while time.time() < start_at:
         time.sleep(0.001)
-    results[index] = timed(step, seconds)
+    results[index] = measure()
 
 
 def parallel_limit(name: str, games: int, cores: int, seconds: float) -> float:
@@ -259,42 +399,55 @@ def parallel_limit(name: str, games: int, cores: int, seconds: float) -> float:
     return float(sum(results))
 
 
-def bench_multiprocessing(envs: list[str], seconds: float, rounds: int) -> None:
+def multiprocessing_sizes(name: str, spec: str, cores: int) -> list[tuple[int, str]]:
+    """Games per worker to measure ``name`` at, each with where it comes from: ``spec`` lists
+    ``shipped`` (the ``["ocean:NAME"]`` configuration's ``num_envs`` games per env object) and
+    integers."""
+    sizes: list[tuple[int, str]] = []
+    for item in spec.split(","):
+        if item == "shipped":
+            try:
+                sizes.append((int(shipped_config(name)["env"]["num_envs"]), "shipped"))
+            except KeyError:
+                emit(section="multiprocessing", env=name, skipped=f"no [\"ocean:{name}\"] configuration")
+        elif item:
+            sizes.append((int(item), "fixed"))
+    seen: set[int] = set()
+    return [(g, origin) for g, origin in sizes if not (g in seen or seen.add(g))]
+
+
+def bench_multiprocessing(envs: list[str], seconds: float, rounds: int, spec: str) -> None:
     cores = physical_cores()
-    for name, games in itertools.product(envs, (4096 // cores, 65536 // cores)):
-        vecenv = pufferlib.vector.make(
-            ocean.env_creator(name),
-            env_kwargs={"num_envs": games},
-            backend="multiprocessing",
-            num_envs=cores,
-            num_workers=cores,
-        )
-        vecenv.reset(seed=0)
-        actions = random_actions(vecenv, 16, np.random.default_rng(0))
-        agents = vecenv.num_agents
-
-        def step(i: int, vecenv: Any = vecenv, actions: list = actions, agents: int = agents) -> int:
-            vecenv.step(actions[i & 15])
-            return agents
-
-        measures = {
-            "multiprocessing": lambda s=step: timed(s, seconds),
-            "parallel_limit": lambda n=name, g=games: parallel_limit(n, g, cores, seconds),
-        }
-        try:
-            results = best_of(measures, rounds)
-        finally:
-            vecenv.close()
-        emit(
-            section="multiprocessing",
-            env=name,
-            cores=cores,
-            games_per_worker=games,
-            agent_sps=round(results["multiprocessing"]),
-            limit_sps=round(results["parallel_limit"]),
-            ratio=round(results["multiprocessing"] / results["parallel_limit"], 3),
-            load=load_average(),
-        )
+    for name in envs:
+        for games, origin in multiprocessing_sizes(name, spec, cores):
+            vecenv = pufferlib.vector.make(
+                ocean.env_creator(name),
+                env_kwargs={**our_settings(name)[0], "num_envs": games},
+                backend="multiprocessing",
+                num_envs=cores,
+                num_workers=cores,
+            )
+            vecenv.reset(seed=0)
+            actions = random_actions(vecenv, 16, np.random.default_rng(0))
+            measures = {
+                "multiprocessing": lambda v=vecenv, a=actions: step_rate(v.step, a, seconds) * v.num_agents,
+                "parallel_limit": lambda n=name, g=games: parallel_limit(n, g, cores, seconds),
+            }
+            try:
+                results = best_of(measures, rounds)
+            finally:
+                vecenv.close()
+            emit(
+                section="multiprocessing",
+                env=name,
+                cores=cores,
+                games_per_worker=games,
+                games_from=origin,
+                agent_sps=round(results["multiprocessing"]),
+                limit_sps=round(results["parallel_limit"]),
+                ratio=round(results["multiprocessing"] / results["parallel_limit"], 3),
+                load=load_average(),
+            )
 
 
 # ------------------------------------------------------------------------------------------
@@ -456,17 +609,18 @@ def report() -> None:
         ]
         return max(values) if values else None
 
-    print("\n== single process: agent steps/s (millions) ==")
     names = sorted(
         {
             r["env"]
             for r in ROWS
             if r.get("section") == "single"
             and "games" in r
-            and r["env"] in NATIVE_ENVS + ("gymnasium_CartPoleVectorEnv",)
+            and r["env"] in (*ocean.native_names(), "gymnasium_CartPoleVectorEnv")
         }
     )
-    print(f"{'env':32s}" + "".join(f"{g:>10d}" for g in SIZES))
+    if names:
+        print("\n== single process: agent steps/s (millions) ==")
+        print(f"{'env':32s}" + "".join(f"{g:>10d}" for g in SIZES))
     for name in names:
         print(f"{name:32s}" + "".join(f"{(sps(name, g) or 0) / 1e6:10.2f}" for g in SIZES))
     envpool_best = sps("envpool_CartPole-v1")
@@ -481,17 +635,33 @@ def report() -> None:
             "native CartPole (best) / EnvPool CartPole-v1 (best config): "
             f"{sps('cartpole') / envpool_best:7.1f}x"
         )
-    for name in NATIVE_ENVS:
+    for name in ocean.native_names():
         value = sps(name, 4096)
         if value and atari:
             print(
                 f"{name:20s} at 4096 games: {value / 1e6:6.2f}M/s on one core, {value / atari:8.0f}x Atari "
                 "Breakout through emulation"
             )
+    versus = [r for r in ROWS if r.get("section") == "single" and "ratio" in r]
+    if versus:
+        print("\n== ours / PufferLib 3.0's C, one core: best/best (median of rounds) [ours, theirs M/s] ==")
+        print(f"{'env':20s}" + "".join(f"{g:>34d}" for g in SIZES))
+        for name in dict.fromkeys(r["env"] for r in versus):
+            cells = []
+            for games in SIZES:
+                row = next((r for r in versus if r["env"] == name and r["games"] == games), None)
+                cells.append(
+                    f"{row['ratio']:7.2f} ({row['ratio_median']:7.2f}) "
+                    f"[{row['agent_sps'] / 1e6:6.2f}, {row['pufferlib3_sps'] / 1e6:6.2f}]"
+                    if row
+                    else ""
+                )
+            print(f"{name:20s}" + "".join(f"{c:>34s}" for c in cells))
     for row in ROWS:
-        if row.get("section") == "multiprocessing":
+        if row.get("section") == "multiprocessing" and "ratio" in row:
             print(
                 f"multiprocessing {row['env']:20s} {row['games_per_worker']:6d} games/worker "
+                f"({row.get('games_from', 'fixed')}) "
                 f"{row['agent_sps'] / 1e6:7.2f}M/s = {row['ratio']:.2f} of the "
                 f"{row['cores']}-process limit ({row['limit_sps'] / 1e6:.2f}M/s)"
             )
@@ -515,26 +685,49 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="short measurements (a smoke run)")
     parser.add_argument("--sections", default="compile,single,multiprocessing,train")
-    parser.add_argument("--envs", default=",".join(NATIVE_ENVS))
+    parser.add_argument("--envs", default=",".join(ocean.native_names()))
     parser.add_argument(
         "--train-envs", default="cartpole,breakout,cartpole@1024", help="NAME or NAME@GAMES (games override)"
     )
+    parser.add_argument(
+        "--pufferlib3-python",
+        default=os.environ.get("PUFFERLIB3_PYTHON", PUFFERLIB3_PYTHON),
+        help="PufferLib 3.0's interpreter, for the single section's peer ('' to measure ours alone)",
+    )
+    cores = physical_cores()
+    parser.add_argument(
+        "--mp-games",
+        default=f"shipped,{4096 // cores},{65536 // cores}",
+        help="multiprocessing: games per worker, 'shipped' (the env's configuration) or numbers",
+    )
+    parser.add_argument("--seconds", type=float, help="seconds per measurement (default 1, --quick 0.2)")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds per comparison (default 3, --quick 1)")
+    parser.add_argument("--out", type=Path, help="also write the JSON lines here, once every section is done")
     args = parser.parse_args()
     sections = args.sections.split(",")
     envs = [e for e in args.envs.split(",") if e]
-    unknown = set(envs) - set(NATIVE_ENVS)
+    unknown = set(envs) - set(ocean.native_names())
     if unknown:
-        parser.error(f"unknown native envs {sorted(unknown)}; choose from {', '.join(NATIVE_ENVS)}")
+        parser.error(f"unknown native envs {sorted(unknown)}; choose from {', '.join(ocean.native_names())}")
     seconds, rounds, updates = (0.2, 1, 2) if args.quick else (1.0, 3, 8)
+    seconds = args.seconds if args.seconds is not None else seconds
+    rounds = args.rounds if args.rounds is not None else rounds
     if "compile" in sections:
         bench_compile()
     if "single" in sections:
-        bench_single(envs, seconds, rounds)
+        peer = start_pufferlib3(args.pufferlib3_python)
+        try:
+            bench_single(envs, seconds, rounds, peer)
+        finally:
+            if peer is not None:
+                peer.close()
     if "multiprocessing" in sections:
-        bench_multiprocessing(envs, seconds, rounds)
+        bench_multiprocessing(envs, seconds, rounds, args.mp_games)
     if "train" in sections:
         bench_train(args.train_envs.split(","), updates, rounds if not args.quick else 1)
     report()
+    if args.out:
+        args.out.write_text("".join(json.dumps(row) + "\n" for row in ROWS))
 
 
 if __name__ == "__main__":

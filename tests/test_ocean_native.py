@@ -197,6 +197,38 @@ def test_each_episode_is_reported_with_its_agent():
     assert seen >= 8 and not env.log.any()
 
 
+def test_log_totals_sum_the_rows_and_clear_only_after_episodes():
+    from pufferlib.environments.ocean.native import core
+
+    log = np.arange(28, dtype=np.float64).reshape(7, 4)
+    totals = np.zeros(4)
+    assert core.take_log_totals(log, totals) == sum(range(0, 28, 4))
+    np.testing.assert_array_equal(totals, np.arange(28.0).reshape(7, 4).sum(axis=0))
+    assert not log.any()
+    pending = np.zeros((5, 5))
+    pending[2, core.LOG_EXTRA] = 3.0  # an extra counted before any episode ended: kept
+    assert core.take_log_totals(pending, np.zeros(5)) == 0 and pending[2, core.LOG_EXTRA] == 3.0
+
+
+def test_step_fast_path_keeps_the_checks():
+    env = CartPole(num_envs=4, report_interval=1)
+    with pytest.raises(APIUsageError, match="before reset"):
+        env.step(env.actions)  # the env's own buffer: the fast path still refuses before reset
+    env.reset(seed=0)
+    equal_dtype = np.dtype(np.int64, metadata={"tag": 1})  # == int64, not the same object
+    assert equal_dtype == env.actions.dtype and equal_dtype is not env.actions.dtype
+    obs = env.step(np.ones(4, dtype=equal_dtype))[0].copy()
+    reference = CartPole(num_envs=4, report_interval=1)
+    reference.reset(seed=0)
+    np.testing.assert_array_equal(obs, reference.step(np.ones(4, dtype=np.int64))[0])
+    with pytest.raises(APIUsageError, match="shape"):
+        env.step(np.ones((4, 1), dtype=np.float32))
+    infos = []
+    for _ in range(12):  # every step reports (report_interval=1) once episodes end
+        infos += env.step(np.ones(4, dtype=np.int64))[4]
+    assert infos and sum(info["n"] for info in infos) >= 4
+
+
 @pytest.mark.parametrize("name", NATIVE_ENVS)
 def test_renders_ansi_and_rgb(name):
     text_env = make(name, num_envs=2, render_mode="ansi")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import functools
 import importlib
 import json
 import os
@@ -50,11 +51,17 @@ def make_peer_env(game: str, kwargs: dict):
     return make_peer_env_batch(game, 1, kwargs)
 
 
-def make_peer_env_batch(game: str, num_envs: int, kwargs: dict):
-    """A PufferLib 3.0 env of ``num_envs`` games of ``game``, imported from a scratch folder:
-    3.0's import writes a ``resources`` link into the current folder."""
+@functools.cache
+def peer_environment():
+    """3.0's ``pufferlib.ocean.environment``, imported from a scratch folder (made once per
+    process): 3.0's import writes a ``resources`` link into the current folder."""
     os.chdir(tempfile.mkdtemp(prefix="pufferlib3-"))
-    environment = importlib.import_module("pufferlib.ocean.environment")
+    return importlib.import_module("pufferlib.ocean.environment")
+
+
+def make_peer_env_batch(game: str, num_envs: int, kwargs: dict):
+    """A PufferLib 3.0 env of ``num_envs`` games of ``game`` (see ``peer_environment``)."""
+    environment = peer_environment()
     cls = environment.env_creator(f"puffer_{game}")
     return cls(num_envs=num_envs, **kwargs)
 

@@ -24,6 +24,7 @@ from pufferlib.exceptions import APIUsageError
 from pufferlib.puffer_env import PufferEnv
 
 RENDER_MODES = ["ansi", "rgb_array"]
+_ndarray = np.ndarray  # a module global: one lookup in step()'s fast path instead of two
 
 
 def check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
@@ -69,8 +70,11 @@ class NativeEnv(PufferEnv):
         self._taped = False
         self._action_dtype = self.single_action_space.dtype
         self._action_shape = (self.num_agents, *self.single_action_space.shape)
+        # ``_action_shape`` once reset() ran, None before: step()'s fast path then fails and the
+        # full checks raise the "before reset" error (one comparison instead of two per step).
+        self._step_shape: tuple[int, ...] | None = None
+        self._log_totals = np.zeros(self.log.shape[1], dtype=np.float64)
         self._ticks = 0
-        self._started = False
 
     # -- subclass hooks --------------------------------------------------------------
 
@@ -130,32 +134,27 @@ class NativeEnv(PufferEnv):
         self.truncations[:] = False
         self.log[:] = 0
         self._ticks = 0
-        self._started = True
+        self._step_shape = self._action_shape
         return self.observations, []
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[dict]]:
-        if not self._started:
-            raise APIUsageError(f"{type(self).__name__}: step() called before reset().")
+        # At 32 games a step takes a few microseconds: every attribute lookup here shows. The fast
+        # path takes arrays of the action space's dtype and shape (a trainer's buffer rows); any
+        # other input, and a step before reset(), goes through the full checks.
         if (
-            type(actions) is not np.ndarray
-            or actions.dtype != self._action_dtype
-            or actions.shape != self._action_shape
+            type(actions) is not _ndarray
+            or actions.dtype is not self._action_dtype
+            or actions.shape != self._step_shape
         ):
-            actions = self._coerce(actions)
+            actions = self._checked_actions(actions)
         if self._step_games(actions):
             raise APIUsageError(
                 f"{type(self).__name__}: actions out of range for {self.single_action_space}: {actions}."
             )
-        self._ticks += 1
-        infos: list[dict] = []
-        if self._each_episode:
-            infos = self._report_episodes()
-        elif self._ticks % self.report_interval == 0:
-            totals = self.log.sum(axis=0)
-            if totals[core.LOG_N] > 0:
-                infos.append(self._means(totals))
-                self.log[:] = 0
-        return self.observations, self.rewards, self.terminals, self.truncations, infos
+        self._ticks = ticks = self._ticks + 1
+        if ticks % self.report_interval and not self._each_episode:
+            return self.observations, self.rewards, self.terminals, self.truncations, []
+        return self.observations, self.rewards, self.terminals, self.truncations, self._infos()
 
     def render(self) -> str | np.ndarray | None:
         """The first game: text (``ansi``) or an ``(H, W, 3)`` uint8 image (``rgb_array``)."""
@@ -166,6 +165,19 @@ class NativeEnv(PufferEnv):
         return None
 
     # -- internals ---------------------------------------------------------------------
+
+    def _infos(self) -> list[dict]:
+        """The infos of a reporting step: every finished episode, or the means since the last report."""
+        if self._each_episode:
+            return self._report_episodes()
+        if core.take_log_totals(self.log, self._log_totals) > 0:
+            return [self._means(self._log_totals)]
+        return []
+
+    def _checked_actions(self, actions: Any) -> np.ndarray:
+        if self._step_shape is None:
+            raise APIUsageError(f"{type(self).__name__}: step() called before reset().")
+        return self._coerce(actions)
 
     def _coerce(self, actions: Any) -> np.ndarray:
         try:

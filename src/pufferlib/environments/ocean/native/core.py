@@ -105,3 +105,26 @@ def log_episode(log: np.ndarray, agent: int, episode_return: float, length: floa
     log[agent, LOG_RETURN] += episode_return
     log[agent, LOG_LENGTH] += length
     log[agent, LOG_SCORE] += score
+
+
+@numba.njit(cache=True)
+def take_log_totals(log: np.ndarray, totals: np.ndarray) -> float:
+    """Sum ``log``'s rows into ``totals``; when episodes ended (``totals[LOG_N] > 0``), zero ``log``.
+    Returns ``totals[LOG_N]``.
+
+    Compiled because numpy sums a ``(games, few)`` array down its rows slowly: 250 us at 4096
+    games, every ``report_interval`` steps (a tenth of CartPole's stepping time); this takes 15.
+    Plain loops: slice assignment (``log[:] = 0``) or unrolled sums would double the compile time.
+    """
+    rows, columns = log.shape
+    for k in range(columns):
+        total = 0.0
+        for i in range(rows):
+            total += log[i, k]
+        totals[k] = total
+    n = totals[LOG_N]
+    if n > 0:
+        for i in range(rows):
+            for k in range(columns):
+                log[i, k] = 0.0
+    return n
