@@ -38,6 +38,7 @@ is saved (the last checkpoint on disk stays the last finite one).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import random
@@ -64,10 +65,11 @@ from pufferlib.distributions import sample_logits
 from pufferlib.episodes import EpisodeLog
 from pufferlib.exceptions import APIUsageError, NonFiniteError
 from pufferlib.experience import Experience
-from pufferlib.loggers import Logger, TensorBoardLogger, WandbLogger  # noqa: F401 (re-exported)
+from pufferlib.loggers import Logger, MetricsLogger, TensorBoardLogger, WandbLogger  # noqa: F401 (re-exported)
 from pufferlib.normalization import RewardNormalizer, observation_normalizers
 from pufferlib.ppo import compute_gae, explained_variance, segment_index  # noqa: F401 (re-exported)
 from pufferlib.rollout import Batch, RolloutRunner, is_recurrent
+from pufferlib.run import folders
 from pufferlib.run.sections import TrainConfig
 
 __all__ = ["NonFiniteError", "TrainConfig", "Trainer", "check_device", "seed_everything"]
@@ -113,18 +115,28 @@ class Trainer:
 
     ``policy(obs) -> (logits, value)``, or for recurrent policies (an ``LSTMWrapper``)
     ``policy(obs, state) -> (logits, value, state)``. ``exp_id`` names the run folder
-    ``<data_dir>/<exp_id>/`` that checkpoints go to. ``loggers`` receive the metrics of every
-    update. The trainer seeds torch's RNG and resets the vecenv with ``config.seed``; seed it
+    ``<data_dir>/<exp_id>/`` that checkpoints go to (default: a fresh ``puffer-DATE-TIME-XXXX``).
+    ``loggers`` receive the metrics of every update. With ``record`` (the default) the trainer
+    also writes the folder's ``metrics.jsonl`` and a ``config.json`` (``folders.python_run_config``)
+    once it starts learning, so ``puffer plot`` and ``puffer eval`` can read the run. A folder that
+    already holds a run is an ``APIUsageError`` unless ``exist_ok`` (to resume it, or to write
+    over it). The trainer seeds torch's RNG and resets the vecenv with ``config.seed``; seed it
     before building the policy too (``seed_everything``) for fully reproducible runs.
     """
 
     def __init__(self, vecenv: Any, policy: nn.Module, config: TrainConfig | None = None,
-                 exp_id: str | None = None, loggers: Iterable[Logger] = ()):
+                 exp_id: str | None = None, loggers: Iterable[Logger] = (), record: bool = True,
+                 exist_ok: bool = False):
         self.config = cfg = config if config is not None else TrainConfig()
         self.vecenv = vecenv
-        self.exp_id = exp_id or time.strftime("puffer-%Y%m%d-%H%M%S")
+        self.exp_id = folders.check_run_id(exp_id) if exp_id else folders.new_run_id("puffer")
         self.exp_dir = Path(cfg.data_dir) / self.exp_id
         self.loggers = list(loggers)
+        self.record = record and distributed.rank() == 0
+        if self.record and not exist_ok and folders.holds_run(self.exp_dir):
+            raise APIUsageError(f"{self.exp_dir} already holds a run: pass another exp_id (or none, for a "
+                                "fresh one), or exist_ok=True to resume it or write over it.")
+        self._recording = False
         if cfg.torch_threads:
             torch.set_num_threads(cfg.torch_threads)
         # Under torch.distributed (torchrun) every rank trains this policy on its own envs, seeded
@@ -335,6 +347,8 @@ class Trainer:
 
     def report(self) -> dict[str, float]:
         """This update's metrics to every logger, and a checkpoint when one is due."""
+        if self.record and not self._recording:
+            self._start_recording()
         self.stats = self.episode_log.take_means() or self.stats
         now = time.perf_counter()
         last_time, last_step = self._last_report
@@ -346,6 +360,20 @@ class Trainer:
         if self.rank == 0 and self.checkpoint_due():
             self.save_checkpoint()
         return metrics
+
+    def _start_recording(self) -> None:
+        """The run folder's ``metrics.jsonl`` (appended to: a resumed run continues it) and, unless the
+        run layer wrote one, ``config.json``."""
+        self.exp_dir.mkdir(parents=True, exist_ok=True)
+        config_file = self.exp_dir / folders.CONFIG_FILE
+        if not config_file.exists():
+            vecenv = self.vecenv
+            config = folders.python_run_config(self.exp_id, getattr(vecenv, "env_creator", None),
+                                               getattr(vecenv, "env_kwargs", None),
+                                               dataclasses.asdict(self.config))
+            folders.write_json(config_file, config)
+        self.loggers.insert(0, MetricsLogger(self.exp_dir / folders.METRICS_FILE))
+        self._recording = True
 
     def metrics(self) -> dict[str, float]:
         """Everything worth logging: losses, episode stats, throughput and per-phase timing."""

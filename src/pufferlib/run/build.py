@@ -42,14 +42,19 @@ def make_policy(config: RunConfig, env: Any) -> Any:
     return policy
 
 
-def make_trainer(config: RunConfig, exp_id: str, vecenv: Any = None, policy: Any = None) -> Any:
-    """A ``Trainer`` of ``config.train`` on the configured vecenv and policy (built unless given)."""
+def make_trainer(config: RunConfig, exp_id: str, vecenv: Any = None, policy: Any = None,
+                 record: bool = True) -> Any:
+    """A ``Trainer`` of ``config.train`` on the configured vecenv and policy (built unless given).
+
+    The run folder is the caller's (``training.train`` claims it); with ``record`` the trainer writes
+    its metrics there.
+    """
     from pufferlib.trainer import Trainer
 
     vecenv = vecenv if vecenv is not None else make_vecenv(config)
     try:
         policy = policy if policy is not None else make_policy(config, vecenv.driver_env)
-        return Trainer(vecenv, policy, config.train, exp_id=exp_id)
+        return Trainer(vecenv, policy, config.train, exp_id=exp_id, record=record, exist_ok=True)
     except BaseException:
         vecenv.close()
         raise

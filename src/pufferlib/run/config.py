@@ -193,9 +193,12 @@ def load_saved(folder: str | os.PathLike, overrides: Mapping[str, Mapping[str, A
     """
     folder = folders.run_folder(folder)
     saved = folders.saved_config(folder)
-    if saved is None:
-        raise APIUsageError(f"{folder} has no readable {folders.CONFIG_FILE}: pass --env ENV to say what it "
-                            "was trained on.")
+    if saved is not None and "env_spec" not in saved and named_spec is not None:
+        return load(named_spec, named_imports, overrides=overrides)  # a Python run that did not name its env
+    if saved is None or "env_spec" not in saved:
+        what = f"has no readable {folders.CONFIG_FILE}" if saved is None else \
+            "was trained from Python with an env factory that cannot be imported by name"
+        raise APIUsageError(f"{folder} {what}: pass --env ENV (and the policy options it was trained with).")
     kind, spec, imports = folders.saved_env(folder) or ("binding", "", [])
     if named_spec is not None:
         named_kind, named = resolve_spec(named_spec, named_imports)

@@ -18,12 +18,15 @@ them again on the command line or trusts the folder (``trusted_env``).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import shutil
+import sys
 import time
 import uuid
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +176,41 @@ def trusted_env(folder: Path, kind: str, spec: str, imports: list[str], named_sp
             f"{folder / CONFIG_FILE} names code to run ({' '.join(untrusted)}): a run folder is data, so "
             f"pass {' '.join(untrusted)} yourself to confirm, or --trust-run if you trust this folder."
         )
+
+
+def creator_spec(creator: Callable | None) -> str | None:
+    """``MODULE:CALLABLE`` naming an env factory, when it can be imported by name; else None.
+
+    A factory defined in the script being run (``__main__``) is named by the script's file
+    (importable from its folder: its ``if __name__ == "__main__"`` block does not run again).
+    """
+    while isinstance(creator, functools.partial):
+        if creator.args:
+            return None
+        creator = creator.func
+    module, name = getattr(creator, "__module__", None), getattr(creator, "__qualname__", "")
+    if not module or not name or "<" in name:
+        return None
+    if module == "__main__":
+        script = getattr(sys.modules.get("__main__"), "__file__", None)
+        if not script:
+            return None
+        module = Path(script).stem
+    return f"{module}:{name}"
+
+
+def python_run_config(name: str, creator: Callable | None, env_kwargs: Mapping[str, Any] | None,
+                      train: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``config.json`` of a run started from Python (a ``Trainer`` without the run layer).
+
+    It names the env factory when it can (``creator_spec``), so that ``puffer eval --env SPEC
+    --checkpoint FOLDER`` and ``puffer plot`` work on the folder; the policy is whatever the
+    script built (pass its options to ``puffer eval``).
+    """
+    spec = creator_spec(creator)
+    config: dict[str, Any] = {"name": spec or name, "train": dict(train), "written_by": "Trainer"}
+    if spec is not None:
+        keywords = dict(getattr(creator, "keywords", None) or {})
+        config.update(kind="callable", env_spec=spec, imports=[],
+                      env={**keywords, **dict(env_kwargs or {})})
+    return config

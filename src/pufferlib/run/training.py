@@ -117,7 +117,6 @@ def _train(config: RunConfig, exp_id: str | None, resume: str | Path | None,
            loggers: Sequence[Callable[[Path], Any]], progress: str, progress_interval: float, save: bool,
            callback: Callable[[Any], Any] | None, overwrite: bool) -> Any:
     from pufferlib import distributed
-    from pufferlib.loggers import MetricsLogger
     from pufferlib.trainer import seed_everything
 
     checkpoint = folders.resume_checkpoint(resume) if resume is not None else None
@@ -140,7 +139,7 @@ def _train(config: RunConfig, exp_id: str | None, resume: str | Path | None,
     started = time.perf_counter()
     if announce:
         say(f"[{config.name}] building {config.vec.num_copies} envs ({config.vec.backend})...")
-    trainer = make_trainer(config, exp_id)
+    trainer = make_trainer(config, exp_id, record=save)
     try:
         if checkpoint is not None:
             trainer.load_checkpoint(checkpoint)
@@ -148,9 +147,7 @@ def _train(config: RunConfig, exp_id: str | None, resume: str | Path | None,
         if trainer.finished_before:
             trainer.close(save=False)
             return trainer
-        metrics = [lambda folder: MetricsLogger(folder / folders.METRICS_FILE)] if save else []
-        factories = [*metrics, *loggers]
-        trainer.loggers.extend(factory(trainer.exp_dir) for factory in factories)
+        trainer.loggers.extend(factory(trainer.exp_dir) for factory in loggers)
     except BaseException:
         trainer.vecenv.close()
         raise

@@ -7,7 +7,7 @@ and returns the fastest as keyword arguments for ``make``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pufferlib.exceptions import APIUsageError
@@ -60,4 +60,9 @@ def make(env_creator_or_creators: Callable | Sequence[Callable], env_args: Any =
             raise APIUsageError(
                 f"Invalid argument: {key}. {backend_class.__name__} accepts {list(backend_class.options)}."
             )
-    return backend_class(env_creator_or_creators, env_args, env_kwargs, num_envs, **kwargs)
+    vecenv = backend_class(env_creator_or_creators, env_args, env_kwargs, num_envs, **kwargs)
+    # What the envs were made from, for a run folder's config.json (a single creator only).
+    single = callable(env_creator_or_creators) and env_args is None and isinstance(env_kwargs, Mapping | None)
+    vecenv.env_creator = env_creator_or_creators if single else None
+    vecenv.env_kwargs = dict(env_kwargs or {}) if single else None
+    return vecenv
