@@ -18,13 +18,11 @@ from pufferlib.environments.ocean.environment import NATIVE_ENVS
 from pufferlib.environments.ocean.native import (
     Breakout,
     CartPole,
-    Connect4,
     NativeEnv,
     Pong,
     Snake,
     breakout,
     cartpole,
-    connect4,
     pong,
     snake,
 )
@@ -472,62 +470,6 @@ def test_pong_points_and_returns():
     assert env.log[0, 0] == 1 and env.log[0, 3] == pytest.approx(2 / 3) and state[pong.POINTS_FOR] == 0
 
 
-def test_connect4_wins_illegal_moves_and_the_opponent():
-    env = Connect4(num_envs=1)
-    env.reset(seed=0)
-    X, O = connect4.AGENT, connect4.OPPONENT  # noqa: N806, E741 (board notation)
-
-    def play(pieces: dict[tuple[int, int], int], column: int) -> tuple[float, bool]:
-        board = np.zeros((6, 7), dtype=np.int8)
-        for cell, player in pieces.items():
-            board[cell] = player
-        env.set_position(0, board)
-        _, rewards, terminals, _, _ = env.step(np.array([column]))
-        return float(rewards[0]), bool(terminals[0])
-
-    # Horizontal, vertical and diagonal fours of the agent win (+1); the board then restarts.
-    assert play({(5, 0): X, (5, 1): X, (5, 2): X, (5, 4): O, (5, 5): O}, 3) == (1.0, True)
-    assert not env.board[0].any()
-    assert play({(5, 6): X, (4, 6): X, (3, 6): X, (5, 0): O, (5, 1): O}, 6) == (1.0, True)
-    rising = {
-        (5, 0): X,
-        (5, 1): O,
-        (4, 1): X,
-        (5, 2): O,
-        (4, 2): O,
-        (3, 2): X,
-        (5, 3): X,
-        (4, 3): O,
-        (3, 3): X,
-    }
-    assert play(rising, 3) == (1.0, True)
-    # A full column is an illegal move: -1.
-    assert play({(r, 6): (O if r % 2 else X) for r in range(6)}, 6) == (-1.0, True)
-    assert env.log[0, 5] == 1
-    # The opponent takes a win when it has one (a rising diagonal ending at (2, 3)).
-    threat = {
-        (5, 0): O,
-        (4, 1): O,
-        (3, 2): O,
-        (5, 1): X,
-        (5, 2): X,
-        (4, 2): X,
-        (5, 3): X,
-        (4, 3): O,
-        (3, 3): X,
-    }
-    assert play(threat, 5) == (-1.0, True)
-    # No four: the game goes on.
-    assert play({}, 3) == (0.0, False)
-    with pytest.raises(APIUsageError, match="gaps"):
-        env.set_position(0, np.eye(6, 7, dtype=np.int8))
-    obs_env = Connect4(num_envs=1)
-    obs_env.reset(seed=0)
-    obs_env.step(np.array([3]))
-    planes = obs_env.observations[0].reshape(2, 6, 7)
-    assert planes[0, 5, 3] == 1 and planes[0].sum() == 1 and planes[1].sum() == 1
-
-
 # -- the guide's template env ------------------------------------------------------------
 
 
@@ -630,10 +572,3 @@ def test_breakout_and_pong_beat_random_play(name, margin, tmp_path):
     policy, config = train_shipped(name, tmp_path)
     random, trained = play_stats(config, None, 3000), play_stats(config, policy, 3000)
     assert trained["score"] >= margin * random["score"] + 0.1
-
-
-@pytest.mark.slow
-@pytest.mark.timeout(900)
-def test_connect4_beats_its_scripted_opponent(tmp_path):
-    policy, config = train_shipped("connect4", tmp_path)
-    assert play_stats(config, policy, 500)["score"] >= 0.75
