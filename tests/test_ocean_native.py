@@ -20,11 +20,9 @@ from pufferlib.environments.ocean.native import (
     CartPole,
     NativeEnv,
     Pong,
-    Snake,
     breakout,
     cartpole,
     pong,
-    snake,
 )
 from pufferlib.exceptions import APIUsageError
 from pufferlib.puffer_env import PufferEnv
@@ -362,60 +360,6 @@ def test_cartpole_continuous_clips_and_matches_discrete_at_the_extremes():
         np.testing.assert_array_equal(discrete.observations, continuous.observations)
 
 
-def snake_env(**kwargs) -> Snake:
-    env = Snake(num_envs=1, width=10, height=10, num_snakes=1, num_food=0, vision=2, **kwargs)
-    env.reset(seed=0)
-    return env
-
-
-def place_snake(env: Snake, cells: list[tuple[int, int]]) -> None:
-    """Put snake 0 of grid 0 on field ``cells`` (tail first), in field coordinates (wall at 0)."""
-    pad = env.vision - 1
-    env.grid[0][env.grid[0] >= snake.SNAKE_BASE] = snake.EMPTY
-    for k, (r, c) in enumerate(cells):
-        env.body[0, 0, k] = (r + pad, c + pad)
-        env.grid[0, r + pad, c + pad] = snake.SNAKE_BASE
-    env.head[0, 0] = len(cells) - 1
-    env.length[0, 0] = len(cells)
-
-
-def test_snake_eats_grows_and_dies_on_walls_and_itself():
-    env = snake_env(reward_food=0.5)
-    place_snake(env, [(4, 4)])
-    pad = env.vision - 1
-    env.grid[0, 4 + pad, 5 + pad] = snake.FOOD
-    _, rewards, terminals, _, _ = env.step(np.array([3]))  # right, onto the food
-    assert rewards[0] == 0.5 and not terminals[0] and env.length[0, 0] == 2
-    assert (env.grid[0] == snake.FOOD).sum() == 1  # new food appeared elsewhere
-    env.grid[0][env.grid[0] == snake.FOOD] = snake.EMPTY
-    env.step(np.array([3]))  # right again: moves, keeps its length
-    assert env.length[0, 0] == 2
-    obs = env.observations[0].reshape(5, 5)
-    assert obs[2, 2] == snake.SELF and obs[2, 1] == snake.SELF
-    _, rewards, terminals, _, _ = env.step(np.array([2]))  # left: into its own neck
-    assert rewards[0] == -1.0 and terminals[0] and env.length[0, 0] == 1
-
-    place_snake(env, [(1, 3)])
-    _, rewards, terminals, _, _ = env.step(np.array([0]))  # up: into the wall
-    assert terminals[0] and rewards[0] == -1.0
-    assert env.log[0, 0] == 2 and env.log[0, 3] == 2 + 1  # two episodes: lengths 2 and 1
-
-
-def test_snakes_share_a_grid_and_see_each_other():
-    env = Snake(num_envs=1, width=12, height=12, num_snakes=2, num_food=0, vision=3)
-    env.reset(seed=0)
-    assert env.num_agents == 2 and (env.grid[0] >= snake.SNAKE_BASE).sum() == 2
-    pad = env.vision - 1
-    env.grid[0][env.grid[0] >= snake.SNAKE_BASE] = snake.EMPTY
-    for s, (r, c) in enumerate([(5, 5), (5, 7)]):
-        env.body[0, s, 0] = (r + pad, c + pad)
-        env.head[0, s], env.length[0, s] = 0, 1
-        env.grid[0, r + pad, c + pad] = snake.SNAKE_BASE + s
-    # Snake 0 moves right to (5, 6) first; snake 1 then moves left into it and dies.
-    _, rewards, terminals, _, _ = env.step(np.array([3, 2]))
-    assert not terminals[0] and terminals[1] and rewards[1] == -1.0
-
-
 def test_breakout_breaks_bricks_and_loses_lives():
     env = Breakout(num_envs=1)
     env.reset(seed=0)
@@ -554,15 +498,6 @@ def play_stats(config: dict, policy, steps: int, seed: int = 12345) -> dict[str,
 def test_cartpole_is_solved(name, tmp_path):
     policy, config = train_shipped(name, tmp_path)
     assert play_stats(config, policy, 2000)["episode_return"] >= 475
-
-
-@pytest.mark.slow
-@pytest.mark.timeout(900)
-def test_snake_grows(tmp_path):
-    policy, config = train_shipped("snake", tmp_path)
-    random, trained = play_stats(config, None, 1000), play_stats(config, policy, 1000)
-    assert trained["score"] >= random["score"] + 0.8  # final length: random snakes stay ~1.3 long
-    assert trained["episode_length"] >= 3 * random["episode_length"]
 
 
 @pytest.mark.slow
