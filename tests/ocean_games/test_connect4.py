@@ -212,10 +212,16 @@ def test_replays_3_0s_c_game_with_its_random_numbers():
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_learns_to_beat_the_negamax_opponent(tmp_path):
-    from test_ocean_native import play_stats, train_shipped
+def test_learns_to_beat_the_negamax_opponent(tmp_path, monkeypatch):
+    """The shipped ``ocean:connect4`` settings with a 300k-step budget (about 30 s on one core):
+    random play loses almost every game; the trained policy wins a good share."""
+    import test_ocean_native
 
-    policy, config = train_shipped("connect4", tmp_path)
-    random, trained = play_stats(config, None, 600), play_stats(config, policy, 600)
+    config = test_ocean_native.shipped_config("connect4")
+    config["train"]["total_timesteps"] = 300_000
+    monkeypatch.setattr(test_ocean_native, "shipped_config", lambda name: config)
+    policy, config = test_ocean_native.train_shipped("connect4", tmp_path)
+    random = test_ocean_native.play_stats(config, None, 400)
+    trained = test_ocean_native.play_stats(config, policy, 400)
     assert random["score"] < -0.9
-    assert trained["score"] >= random["score"] + 0.5
+    assert trained["score"] >= random["score"] + 0.25 and trained["perf"] >= 0.1
