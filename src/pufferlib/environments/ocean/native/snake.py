@@ -8,8 +8,8 @@ snake's own neck moves it straight on instead. The cell it enters decides:
 
 - wall or any snake's body (its own tail included): reward ``reward_death``, the snake's
   episode terminates and it respawns at once, one cell long, on a random free cell. With
-  ``leave_corpse_on_death`` every other cell of its body becomes a corpse (those at an even
-  distance from the tail's far end: cell ``k`` from the head when ``length - k`` is even);
+  ``leave_corpse_on_death`` every other cell of its body becomes a corpse (cell ``k`` from
+  the head, ``k = 0`` the head, when ``length - k`` is even);
 - food: reward ``reward_food``, the snake grows by one cell, and new food appears on a
   random free cell (empty or corpse);
 - a corpse: reward ``reward_corpse``, the snake grows (no new food);
@@ -29,6 +29,12 @@ Differences from PufferLib 3.0
 ------------------------------
 - A death is a terminal (``terminals[agent] = True``). 3.0 never sets its terminal flags:
   a snake's deaths show only as the -1 reward, and values bootstrap across lives.
+- The neck rule holds on every move. 3.0 finds the neck in the slot before the head's in
+  one array of all snakes' circular buffers, without wrapping per snake: when the head of
+  snake ``s >= 1`` is in slot 0 (once every ``max_snake_length`` moves of a life), it reads
+  the last slot of snake ``s - 1`` instead, so the snake dies if it turns into its neck
+  then (and a new, one-cell snake moves the opposite way if it steps onto the cell found
+  there).
 - ``num_envs`` is the number of grids in this object, each seeded with ``seed + g *
   num_snakes`` (3.0 seeds its env ``i`` with ``i + seed * num_envs``).
 - Where no free cell is left for new food (a grid full of snakes), the food is not placed;
