@@ -103,7 +103,7 @@ def test_the_opponent_is_3_0s_negamax_with_its_book_and_tie_breaks():
             tape = np.array([[0, rand]], dtype=np.uint64)
             got = connect4.opponent_move(np.uint64(agent), np.uint64(opponent), tape, 0, values)
             assert got == columns[rand], (agent, opponent, rand)
-    assert ties > 10
+    assert ties >= 5  # positions where the opponent drew a random number
     # The book: column 3 is answered with 2, column 4 with 3 (no random number drawn).
     tape = np.array([[0, 0]], dtype=np.uint64)
     assert connect4.opponent_move(np.uint64(_bit(3, 0)), np.uint64(0), tape, 0, values) == 2
