@@ -251,8 +251,8 @@ def test_the_console_script_imports_the_users_module_from_the_current_folder(tmp
     common = ["--data-dir", str(tmp_path / "runs"), "--progress", "none"]
     result = subprocess.run([str(puffer), "train", "--env", "gridworld:make_env", "--env.size", "5",
                              "--exp-id", "grid", "--train.total-timesteps", "2048",
-                             "--train.batch-size", "512", "--train.minibatch-size", "256", *common], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=300)
+                             "--train.batch-size", "512", "--train.minibatch-size", "256", *common],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     result = subprocess.run([str(puffer), "eval", "--env", "gridworld:make_env", "--checkpoint",
                              str(tmp_path / "runs" / "grid"), "--episodes", "3"], cwd=tmp_path, env=env,
