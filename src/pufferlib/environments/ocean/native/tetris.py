@@ -16,8 +16,8 @@ action does nothing (3.0's invalid-action reward is 0).
 
 Placing a piece writes it into the well and clears the full rows it touches: 1-4 rows score
 100, 300, 500, 1000 and reward 0.1, 0.3, 0.5, 1.0. The episode ends (terminal) when the next
-piece would collide at its entry position, and (truncation) at the first placement after
-``MAX_TICKS = 10000`` ticks.
+piece would collide at its entry position, and (truncation) at the first placement from tick
+``MAX_TICKS = 10000`` on.
 
 Observations (float32, ``n_rows * n_cols + 6 + 7 * (deck_size + 1)``): the well in row-major
 order, 0 empty, 1 filled, 2 the falling piece; then tick / 10000, ticks since the last fall /
