@@ -9,7 +9,8 @@ the screen height per second), then every car moves. A car touching the chicken 
 the start instead) and costs 0.01 (dense rewards). Each lane reached for the first time on a
 crossing gives 0.1 (dense rewards); the top of the road scores a point, gives 1 (plus, with
 sparse rewards, another 1 for the crossing) and puts the chicken back at the start. The game
-lasts 136 s (8160 frames): then it is over (terminal).
+lasts 136 s (8160 frames): then it is over (terminal, as in 3.0 and Atari's Freeway: the
+game's own end, not a limit put on it).
 
 Levels 0-7 (``level``; -1 draws one per game at ``reset``, kept for its later episodes) set the
 traffic: cars per lane (1-3), trucks (twice as long), speeds (six values from 1/13 of the screen
@@ -35,8 +36,10 @@ Differences from PufferLib 3.0:
 
 - 3.0 adds the second chicken's hit penalties to the agent's reward and return; here they
   affect nothing.
-- 3.0's speed change tests each car's level flag through a pointer that is uninitialized for
-  the first car (undefined behaviour); here the level's flag decides for every car.
+- Speed changes (levels 4-7): 3.0 tests each car's level flag through a pointer that is
+  uninitialized for the first car (undefined behaviour). In 3.0's build the speeds then never
+  change during a game, only on the step that restarts one (the random steps are drawn all
+  the same). Here they change every 360 frames, as the levels intend.
 - ``episode_length`` counts steps (3.0 logs frames, ``frameskip`` times as many).
 """
 
