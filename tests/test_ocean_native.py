@@ -34,6 +34,8 @@ SMALL = {  # small but complete settings, so the tests stay quick
     "breakout": {},
     "pong": {},
     "connect4": {},
+    "tetris": {},
+    "freeway": {"level": -1},
 }
 
 
