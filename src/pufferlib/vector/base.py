@@ -68,7 +68,8 @@ class VecEnv:
     num_workers: int
     batch_size: int
     emulated: Any
-    # What ``make`` built the envs from (a single creator only; else None), for a run's config.json.
+    # Set by ``make`` only (read with getattr): what it built the envs from, for a run's config.json
+    # (None unless one creator with no env_args).
     env_creator: Callable | None
     env_kwargs: dict[str, Any] | None
 
