@@ -328,7 +328,8 @@ class Multiprocessing(VecEnv):
             for w in range(pool.num_workers):
                 envs = slice(w * per_worker, (w + 1) * per_worker)
                 parent_conn, child_conn = ctx.Pipe(duplex=False)
-                process = ctx.Process(  # type: ignore[attr-defined]  # typeshed: BaseContext lacks it, each context has it
+                # typeshed's BaseContext has no Process; every context get_context returns has one.
+                process = ctx.Process(  # type: ignore[attr-defined]
                     target=_worker_main, name=f"pufferlib-worker-{w}", daemon=True,
                     args=(w, creators[envs], args[envs], kwargs[envs], spec, memory, workers.go[w],
                           workers.done[w], workers.wake, child_conn, os.getpid(), reference),
