@@ -179,6 +179,11 @@ def test_profiler_and_aggregation():
     assert profiler.calls == 4
     merged = pufferlib.utils.aggregate_profilers([{"step": profiler}, {"step": profiler}])
     assert merged["step"].calls == 8 and merged["step"].elapsed == pytest.approx(2 * profiler.elapsed)
+    untimed = pufferlib.utils.Profiler(elapsed=False, calls=False)
+    with untimed:
+        pass
+    merged = pufferlib.utils.aggregate_profilers([{"step": profiler}, {"step": untimed}])
+    assert merged["step"].calls == 4 and merged["step"].elapsed == pytest.approx(profiler.elapsed)
     memory = pufferlib.utils.Profiler(memory=True)
     with memory:
         block = bytearray(8 << 20)

@@ -115,13 +115,17 @@ def _multi_categorical(logits: Sequence[torch.Tensor], action: torch.Tensor | No
         stacked = torch.stack(list(logits), dim=1)
         action, logprob, entropy = _categorical(stacked, action)
         return action, logprob.sum(dim=1), entropy.sum(dim=1)
-    actions, logprob, entropy = [], 0, 0
+    actions = []
+    total_logprob: torch.Tensor | int = 0
+    total_entropy: torch.Tensor | int = 0
     for i, component in enumerate(logits):
         a, lp, ent = _categorical(component, None if action is None else action[:, i])
         actions.append(a)
-        logprob = logprob + lp
-        entropy = entropy + ent
-    return torch.stack(actions, dim=1), logprob, entropy
+        total_logprob = total_logprob + lp
+        total_entropy = total_entropy + ent
+    # Tensors: logits is not empty.
+    assert isinstance(total_logprob, torch.Tensor) and isinstance(total_entropy, torch.Tensor)
+    return torch.stack(actions, dim=1), total_logprob, total_entropy
 
 
 def greedy_action(logits: Any) -> torch.Tensor:

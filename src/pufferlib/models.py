@@ -18,8 +18,9 @@ state-independent log-std) for ``Box``; ``value`` is ``(B, 1)``.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Protocol
 
+import gymnasium
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -34,6 +35,21 @@ from pufferlib.pytorch import layer_init
 # A Discrete/MultiDiscrete leaf is one-hot encoded when that takes at most this many
 # features; larger ones (ids, counters) are fed as plain numbers.
 MAX_ONE_HOT_FEATURES = 4096
+
+
+class EncoderDecoder(Protocol):
+    """A policy split at its hidden features, as every model here is: what ``LSTMWrapper`` wraps
+    (an ``nn.Module``, so that its parameters are the wrapper's too)."""
+
+    def encode_observations(self, observations: torch.Tensor) -> tuple[torch.Tensor, Any]: ...
+
+    def decode_actions(self, hidden: torch.Tensor, lookup: Any = None) -> tuple[Any, torch.Tensor]: ...
+
+
+class SizedEncoderDecoder(EncoderDecoder, Protocol):
+    """An ``EncoderDecoder`` whose encoder outputs ``hidden_size`` features."""
+
+    hidden_size: int
 
 
 class ActionHead(nn.Module):
@@ -92,10 +108,12 @@ class FlattenObservations(nn.Module):
         if not self.is_structured:
             self.size = math.prod(obs_space.shape)
             return
+        assert emulated is not None  # a Box with a plain dtype is structured only when emulated
         unit = np.dtype(emulated.observation_dtype).base.itemsize  # 1.0 passes subarray dtypes
         # (torch dtype, shape, offset, delta, name of the one-hot codes buffer or None)
         self._leaves: list[tuple[torch.dtype, tuple, int, int, str | None]] = []
         self.size = 0
+        layout: list[tuple[np.dtype, tuple[int, ...], int, gymnasium.Space | None]]
         if native_space is not None:
             layout = [(leaf.dtype, leaf.shape, leaf.offset, leaf.space)
                       for leaf in leaf_layout(native_space, struct_dtype)]
@@ -137,12 +155,12 @@ def _one_hot_codes(space: Any) -> torch.Tensor | None:
             return None
         return torch.arange(start, start + n)
     if isinstance(space, spaces.MultiDiscrete):
-        nvec, start = np.asarray(space.nvec), np.asarray(space.start)
+        nvec, starts = np.asarray(space.nvec), np.asarray(space.start)
         width = int(nvec.max())
         if width * nvec.size > MAX_ONE_HOT_FEATURES:
             return None
         # Components with fewer values than the widest pad with codes they never take.
-        return torch.as_tensor(start[..., None] + np.arange(width), dtype=torch.int64)
+        return torch.as_tensor(starts[..., None] + np.arange(width), dtype=torch.int64)
     return None
 
 
@@ -184,7 +202,7 @@ class LSTMWrapper(nn.Module):
     ``input_size`` features and its decoder must take ``hidden_size``.
     """
 
-    def __init__(self, env: Any, policy: nn.Module, input_size: int = 128, hidden_size: int = 128,
+    def __init__(self, env: Any, policy: EncoderDecoder, input_size: int = 128, hidden_size: int = 128,
                  num_layers: int = 1):
         super().__init__()
         self.obs_shape = tuple(env.single_observation_space.shape)
@@ -243,10 +261,11 @@ class PolicySizedLSTM(LSTMWrapper):
     ``output_size``), so a binding's ``Recurrent`` needs no sizes of its own.
     """
 
-    def __init__(self, env: Any, policy: nn.Module, input_size: int | None = None,
+    def __init__(self, env: Any, policy: SizedEncoderDecoder, input_size: int | None = None,
                  hidden_size: int | None = None, num_layers: int = 1):
         input_size = input_size or policy.hidden_size
-        hidden_size = hidden_size or getattr(policy, "output_size", policy.hidden_size)
+        if not hidden_size:
+            hidden_size = getattr(policy, "output_size", policy.hidden_size)
         super().__init__(env, policy, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
 
 

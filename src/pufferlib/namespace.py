@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 
 class _MappingMethods(Mapping):
@@ -36,6 +36,11 @@ class Namespace(_MappingMethods):
 
     def __init__(self, **kwargs: Any):
         self.__dict__.update(kwargs)
+
+    if TYPE_CHECKING:  # any attribute may be set and read: tell the checker so
+        def __getattr__(self, name: str) -> Any: ...
+
+        def __setattr__(self, name: str, value: Any) -> None: ...
 
     def __repr__(self) -> str:
         body = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items())

@@ -82,6 +82,12 @@ class ObservationNormalizer(nn.Module):
     ``state_dict``; the float32 affine map the forward pass uses is derived from them.
     """
 
+    mean: torch.Tensor
+    var: torch.Tensor
+    count: torch.Tensor
+    scale: torch.Tensor
+    shift: torch.Tensor
+
     def __init__(self, shape: int | Iterable[int], clip: float = CLIP, epsilon: float = EPSILON):
         super().__init__()
         size = int(np.prod(tuple(shape) if not isinstance(shape, int) else (shape,)))

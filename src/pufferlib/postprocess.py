@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, SupportsFloat
 
 import gymnasium
 import numpy as np
@@ -94,7 +94,7 @@ class EpisodeStats(gymnasium.Wrapper):
             return self.env.reset(seed=seed)
         return self.env.reset(seed=seed, options=options)
 
-    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict]:
         observation, reward, terminated, truncated, info = checked_step(self.env, self.env.step(action))
         self.episode_return += float(reward)
         self.episode_length += 1

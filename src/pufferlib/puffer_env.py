@@ -10,6 +10,7 @@ import numpy as np
 from pufferlib.exceptions import APIUsageError
 from pufferlib.memory import require
 from pufferlib.namespace import Namespace, namespace
+from pufferlib.spaces import space_shape
 
 
 class PufferEnv:
@@ -77,7 +78,7 @@ class PufferEnv:
             terminals=np.zeros(n, dtype=bool),
             truncations=np.zeros(n, dtype=bool),
             masks=np.ones(n, dtype=bool),
-            actions=np.zeros((n, *atn_space.shape), dtype=atn_space.dtype),
+            actions=np.zeros((n, *space_shape(atn_space)), dtype=atn_space.dtype),
         )
 
     @property
@@ -97,7 +98,7 @@ class PufferEnv:
         self.masks[:] = True
         atn_space = self.single_action_space
         if getattr(buf, "actions", None) is None:
-            buf.actions = np.zeros((self.num_agents, *atn_space.shape), dtype=atn_space.dtype)
+            buf.actions = np.zeros((self.num_agents, *space_shape(atn_space)), dtype=atn_space.dtype)
         self.actions = buf.actions
 
     def reset(self, seed: int | None = None) -> tuple[np.ndarray, list[dict]]:

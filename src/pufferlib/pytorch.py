@@ -12,7 +12,7 @@ batch (no copy), and the code is a straight line of tensor ops that
 from __future__ import annotations
 
 import math
-from typing import Any, Union
+from typing import Any, TypeVar, Union
 
 import numpy as np
 import torch
@@ -53,11 +53,17 @@ def torch_dtype(dtype: Any) -> torch.dtype:
         raise APIUsageError(f"No torch dtype for numpy dtype {np.dtype(dtype)}.") from None
 
 
-def layer_init(layer: nn.Module, std: float = math.sqrt(2), bias_const: float = 0.0) -> nn.Module:
+_Layer = TypeVar("_Layer", bound=nn.Module)
+
+
+def layer_init(layer: _Layer, std: float = math.sqrt(2), bias_const: float = 0.0) -> _Layer:
     """Orthogonal weights scaled by ``std``, constant bias; returns ``layer``."""
-    nn.init.orthogonal_(layer.weight, std)
-    if getattr(layer, "bias", None) is not None:
-        nn.init.constant_(layer.bias, bias_const)
+    weight = layer.weight
+    assert isinstance(weight, torch.Tensor), f"{layer} has no weight tensor"
+    nn.init.orthogonal_(weight, std)
+    bias = getattr(layer, "bias", None)
+    if bias is not None:
+        nn.init.constant_(bias, bias_const)
     return layer
 
 

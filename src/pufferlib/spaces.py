@@ -8,27 +8,39 @@ installed, its spaces too.
 from __future__ import annotations
 
 import sys
+from typing import TypeVar
 
 import gymnasium
 import numpy as np
 
 from pufferlib.exceptions import APIUsageError
 
+_S = TypeVar("_S", bound=gymnasium.Space)
 
-def _classes(name: str) -> tuple[type, ...]:
-    classes = [getattr(gymnasium.spaces, name)]
+
+def _classes(cls: type[_S]) -> tuple[type[_S], ...]:
+    """``cls`` and, if loaded, legacy gym's class of the same name (typed as ``cls``: same attributes)."""
+    name = cls.__name__
+    classes = [cls]
     gym = sys.modules.get("gym")  # only if the user already imported it: never import it ourselves
     if gym is not None and hasattr(getattr(gym, "spaces", None), name):
         classes.append(getattr(gym.spaces, name))
     return tuple(classes)
 
 
-Box = _classes("Box")
-Dict = _classes("Dict")
-Discrete = _classes("Discrete")
-MultiBinary = _classes("MultiBinary")
-MultiDiscrete = _classes("MultiDiscrete")
-Tuple = _classes("Tuple")
+Box = _classes(gymnasium.spaces.Box)
+Dict = _classes(gymnasium.spaces.Dict)
+Discrete = _classes(gymnasium.spaces.Discrete)
+MultiBinary = _classes(gymnasium.spaces.MultiBinary)
+MultiDiscrete = _classes(gymnasium.spaces.MultiDiscrete)
+Tuple = _classes(gymnasium.spaces.Tuple)
+
+
+def space_shape(space: gymnasium.Space) -> tuple[int, ...]:
+    """The shape of a space that has one: every leaf space (``Dict`` and ``Tuple`` have none)."""
+    shape = space.shape
+    assert shape is not None, f"{space} has no shape"
+    return shape
 
 
 def joint_space(space: gymnasium.Space, n: int) -> gymnasium.Space:

@@ -112,9 +112,9 @@ class Profiler:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
-        if self.track_elapsed:
+        if self.elapsed is not None:  # tracked
             self.elapsed += time.perf_counter() - self.start_time
-        if self.track_calls:
+        if self.calls is not None:
             self.calls += 1
         if self.track_memory:
             self.memory = self.process.memory_info().rss - self.start_mem
@@ -161,15 +161,18 @@ def profile(func: Callable) -> Callable:
 
 
 def aggregate_profilers(profiler_dicts: list[Mapping[str, Profiler]]) -> dict[str, Profiler]:
-    """One ``Profiler`` per key summing ``elapsed`` and ``calls`` over ``profiler_dicts``."""
+    """One ``Profiler`` per key summing ``elapsed`` and ``calls`` over ``profiler_dicts``.
+
+    A profiler that does not track a counter (``Profiler(calls=False)``) adds nothing to it.
+    """
     merged: dict[str, Profiler] = {}
     if not profiler_dicts:
         return merged
     for key in profiler_dicts[0]:
+        timers = [profilers[key] for profilers in profiler_dicts]
         total = merged[key] = Profiler()
-        for profilers in profiler_dicts:
-            total.elapsed += profilers[key].elapsed
-            total.calls += profilers[key].calls
+        total.elapsed = sum((t.elapsed for t in timers if t.elapsed is not None), 0.0)
+        total.calls = sum((t.calls for t in timers if t.calls is not None), 0)
     return merged
 
 

@@ -30,7 +30,7 @@ def _action_leaf_size(space: gymnasium.Space) -> int:
     """How many entries of the flat action one leaf takes."""
     if isinstance(space, spaces.Discrete):
         return 1
-    return int(np.prod(space.shape, dtype=np.int64))
+    return int(np.prod(spaces.space_shape(space), dtype=np.int64))
 
 
 def _compile_nativizer(space: gymnasium.Space, start: int) -> tuple[Callable, int]:
@@ -43,10 +43,11 @@ def _compile_nativizer(space: gymnasium.Space, start: int) -> tuple[Callable, in
     if _is_composite(space):
         children = _children(space)
         keys = [key for key, _, _ in children]
-        if all(isinstance(child, spaces.Discrete) for _, _, child in children):
+        discretes = [child for _, _, child in children if isinstance(child, spaces.Discrete)]
+        if len(discretes) == len(children):
             # The common case (a Dict/Tuple of Discrete choices): one slice of the ints.
             end = start + len(children)
-            offsets = [int(child.start) for _, _, child in children]
+            offsets = [int(child.start) for child in discretes]
             if any(offsets):
                 values = lambda ints: [v + o for v, o in zip(ints[start:end], offsets)]
             else:
@@ -67,10 +68,10 @@ def _compile_nativizer(space: gymnasium.Space, start: int) -> tuple[Callable, in
     if isinstance(space, spaces.Discrete):
         offset = int(space.start)
         return (lambda ints, array: ints[start] + offset), end
-    shape, dtype = tuple(space.shape), space.dtype
+    shape, dtype = spaces.space_shape(space), space.dtype
     if isinstance(space, spaces.MultiDiscrete):
-        offset = np.asarray(space.start, dtype=dtype)
-        return (lambda ints, array: array[start:end].reshape(shape).astype(dtype) + offset), end
+        starts = np.asarray(space.start, dtype=dtype)
+        return (lambda ints, array: array[start:end].reshape(shape).astype(dtype) + starts), end
     return (lambda ints, array: array[start:end].reshape(shape).astype(dtype)), end
 
 
@@ -81,6 +82,9 @@ class ActionEmulator:
     ``struct_dtype`` describes the flat action as a struct with the native nesting
     (one int64 or float32 element per flat entry).
     """
+
+    flat_space: gymnasium.Space
+    _offset: int | np.ndarray
 
     def __init__(self, space: gymnasium.Space):
         self.space = space
@@ -173,7 +177,7 @@ class ActionEmulator:
                   and bool(np.all((array.reshape(space.nvec.shape) >= 0)
                                   & (array.reshape(space.nvec.shape) < space.nvec))))
         else:
-            ok = (array.size == int(np.prod(space.shape)) and array.dtype != bool
+            ok = (array.size == int(np.prod(spaces.space_shape(space))) and array.dtype != bool
                   and np.issubdtype(array.dtype, np.number))
             if ok and np.isnan(array).any():
                 raise APIUsageError(
@@ -234,7 +238,7 @@ class ActionEmulator:
         parts = []
         for leaf, value in zip(flatten_space(self.space), _flatten_sample(self.space, native)):
             value = np.asarray(value).reshape(-1)
-            if isinstance(leaf, (*spaces.Discrete, *spaces.MultiDiscrete)):
+            if isinstance(leaf, (spaces.Discrete, spaces.MultiDiscrete)):
                 value = value - np.asarray(leaf.start).reshape(-1)
             parts.append(value)
         return np.concatenate(parts).astype(self.flat_space.dtype)

@@ -74,12 +74,14 @@ class GymnasiumPufferEnv(gymnasium.Env):
         self._slow_step = True
         self._unbind()
 
+    # Read-only views of the inner env's attributes, as gymnasium.Wrapper.render_mode is: mypy
+    # refuses a property over gymnasium.Env's plain class attribute.
     @property
-    def render_mode(self) -> str | None:
+    def render_mode(self) -> str | None:  # type: ignore[override]
         return getattr(self.env, "render_mode", None)
 
     @property
-    def metadata(self) -> dict:
+    def metadata(self) -> dict:  # type: ignore[override]
         return getattr(self.env, "metadata", {"render_modes": []})
 
     def __getstate__(self) -> dict:
@@ -153,17 +155,17 @@ class GymnasiumPufferEnv(gymnasium.Env):
         """Validate if asked, write the observation, and return what the caller sees."""
         if check:
             _check_native_observation(self.emulated.observation_space, native_obs)
-        if self._writer is not None:
-            self._writer.write(native_obs)
-            return self._obs_row if self.buf is not None else self._obs_row.copy()
+        writer = self._writer
+        if writer is not None:
+            writer.write(native_obs)
+            return writer.row if self.buf is not None else writer.row.copy()
         if self._box_row is not None:
-            self._write_box(native_obs)
+            self._write_box(self._box_row, native_obs)
         elif _shape_of(native_obs) != self._obs_shape:
             raise _shape_error(native_obs, self._obs_shape, self.emulated.observation_space)
         return native_obs
 
-    def _write_box(self, native_obs: Any) -> None:
-        row = self._box_row
+    def _write_box(self, row: np.ndarray, native_obs: Any) -> None:
         if _shape_of(native_obs) != row.shape:
             raise _shape_error(native_obs, row.shape, self.emulated.observation_space)
         try:
@@ -204,11 +206,11 @@ class GymnasiumPufferEnv(gymnasium.Env):
                     raise ValueError
                 row[...] = native_obs
             except (AttributeError, TypeError, ValueError):
-                self._write_box(native_obs)  # writes a list of the right shape, or raises
+                self._write_box(row, native_obs)  # writes a list of the right shape, or raises
             obs = native_obs
-        elif self._writer is not None:
-            self._writer.write(native_obs)
-            obs = self._obs_row if self.buf is not None else self._obs_row.copy()
+        elif (writer := self._writer) is not None:
+            writer.write(native_obs)
+            obs = writer.row if self.buf is not None else writer.row.copy()
         else:
             obs = native_obs
             try:

@@ -46,7 +46,7 @@ def _leaf_shape(space: gymnasium.Space) -> tuple[int, ...]:
         return ()
     if isinstance(space, spaces.MultiDiscrete):
         return tuple(np.asarray(space.nvec).shape)
-    return tuple(space.shape)
+    return tuple(spaces.space_shape(space))
 
 
 def _children(space: gymnasium.Space) -> list[tuple[str | int, str, gymnasium.Space]]:
@@ -121,6 +121,7 @@ def struct_fields(dtype: np.dtype) -> list[StructField]:
             base, shape = sub.subdtype if sub.subdtype is not None else (sub, ())
             fields.append((names, np.dtype(base), tuple(int(n) for n in shape), offset))
             return
+        assert sub.names is not None  # a struct dtype (it has fields) names them
         for name in sub.names:
             child, child_offset = sub.fields[name][:2]
             walk(child, (*names, name), offset + child_offset)
@@ -157,7 +158,11 @@ def _leaf_bounds(leaf: Leaf) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(space, spaces.MultiBinary):
         return np.zeros(leaf.shape), np.ones(leaf.shape)
     start = np.asarray(getattr(space, "start", 0))
-    count = np.asarray(space.n if isinstance(space, spaces.Discrete) else space.nvec)
+    if isinstance(space, spaces.Discrete):
+        count = np.asarray(space.n)
+    else:
+        assert isinstance(space, spaces.MultiDiscrete)  # the last leaf kind _leaf_dtype accepts
+        count = np.asarray(space.nvec)
     return start + 0 * count, start + count - 1
 
 

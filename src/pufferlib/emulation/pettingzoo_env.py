@@ -177,6 +177,7 @@ class PettingZooPufferEnv(ParallelEnv):
                 f"{self.emulated.observation_space}: {e}") from e
         # Per-agent values go in as one list per array: one numpy call instead of one per agent.
         bound = self._bound
+        assert bound is not None  # reset and step bind the buffers first
         if len(native_obs) == self._num_agents:
             bound.masks[...] = True
             bound.rewards[...] = [rewards.get(agent, 0.0) for agent in agents]
@@ -194,7 +195,11 @@ class PettingZooPufferEnv(ParallelEnv):
         bound.truncations[...] = [truncations.get(agent, False) and alive for agent, alive in pairs]
 
     def _outputs(self) -> dict:
-        rows = self._obs_rows if self.buf is not None else self._bound.observations.copy()
+        if self.buf is not None:
+            rows = self._obs_rows
+        else:
+            assert self._bound is not None  # reset binds the buffers first
+            rows = self._bound.observations.copy()
         return dict(zip(self._possible_agents, rows))
 
     def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
@@ -253,6 +258,7 @@ class PettingZooPufferEnv(ParallelEnv):
         self._done = not self.env.agents or all(
             terminals.get(agent) or truncations.get(agent) for agent in native_obs)
         bound, agents = self._bound, self._possible_agents
+        assert bound is not None  # bound by reset
         # The inner env's own reward values, not their float32 copies in the buffer.
         return (
             self._outputs(),

@@ -26,7 +26,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 POLICY_NAMES = ("Policy", "Recurrent")
 
@@ -53,8 +53,11 @@ def lazy_policies(package: str) -> Callable[[str], Any]:
     return __getattr__
 
 
-def with_defaults(base: type, name: str, doc: str, fixed: Mapping[str, Any] | None = None,
-                  **defaults: Any) -> type:
+_T = TypeVar("_T")
+
+
+def with_defaults(base: type[_T], name: str, doc: str, fixed: Mapping[str, Any] | None = None,
+                  **defaults: Any) -> type[_T]:
     """A subclass of ``base`` with new keyword defaults: ``name(env[, policy], **defaults)``.
 
     ``defaults`` are the options (in this order, positional or keyword, annotated as in

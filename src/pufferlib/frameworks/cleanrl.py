@@ -8,7 +8,7 @@ a ``(B, n)`` tensor (Discrete), a sequence of ``(B, n_i)`` tensors (MultiDiscret
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -56,7 +56,8 @@ class RecurrentPolicy(nn.Module):
 
     @property
     def lstm(self) -> nn.LSTM:
-        return self.policy.recurrent
+        # The model's LSTM, named ``recurrent`` as in LSTMWrapper (torch types module attributes loosely).
+        return cast(nn.LSTM, self.policy.recurrent)
 
     def get_value(self, x: torch.Tensor, state: Any = None) -> torch.Tensor:
         """The value estimate ``(B * T, 1)``."""

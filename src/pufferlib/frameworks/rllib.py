@@ -147,20 +147,22 @@ class GymnasiumEnv(gymnasium.Env):
         return np.asarray(action)
 
     def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
-        if self.native:
-            obs, infos = self.env.reset(seed=seed)
+        env = self.env
+        if isinstance(env, PufferEnv):  # self.native
+            obs, infos = env.reset(seed=seed)
             return np.array(obs[0]), _merge(infos)
-        obs, info = self.env.reset(seed=seed, options=options)
+        obs, info = env.reset(seed=seed, options=options)
         return np.array(obs), info
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         action = self._action(action)
-        if self.native:
-            actions = np.asarray(action, dtype=self.env.actions.dtype).reshape(self.env.actions.shape)
-            obs, rewards, terminals, truncations, infos = self.env.step(actions)
+        env = self.env
+        if isinstance(env, PufferEnv):  # self.native
+            actions = np.asarray(action, dtype=env.actions.dtype).reshape(env.actions.shape)
+            obs, rewards, terminals, truncations, infos = env.step(actions)
             return (np.array(obs[0]), float(rewards[0]), bool(terminals[0]), bool(truncations[0]),
                     _merge(infos))
-        obs, reward, terminal, truncated, info = self.env.step(action)
+        obs, reward, terminal, truncated, info = env.step(action)
         return np.array(obs), float(reward), bool(terminal), bool(truncated), info
 
     def render(self) -> Any:
@@ -192,6 +194,9 @@ class MultiAgentPufferEnv(MultiAgentEnv):
     requires every reported agent to be in it); act for those not reported done.
     """
 
+    observation_spaces: dict[Any, gymnasium.Space]
+    action_spaces: dict[Any, gymnasium.Space]
+
     def __init__(self, env: PettingZooPufferEnv):
         super().__init__()
         self.env = env
@@ -220,7 +225,8 @@ class MultiAgentPufferEnv(MultiAgentEnv):
         return ({agent: np.array(obs[agent]) for agent in present},
                 {agent: infos[agent] for agent in present if infos.get(agent)})
 
-    def step(self, action_dict: dict) -> tuple[dict, dict, dict, dict, dict]:
+    # RLlib's MultiAgentEnv.step returns dicts by agent where its base gymnasium.Env returns scalars.
+    def step(self, action_dict: dict) -> tuple[dict, dict, dict, dict, dict]:  # type: ignore[override]
         unknown = [agent for agent in action_dict if agent not in self.observation_spaces]
         if unknown:
             raise APIUsageError(f"Actions for unknown agents {unknown}; agents are {self.possible_agents}.")
@@ -316,12 +322,13 @@ class PufferRLModule(TorchRLModule, ValueFunctionAPI):
     """
 
     def setup(self) -> None:
-        config = self.model_config or {}
-        policy_class = config.get("policy_class")
-        if policy_class is None:
+        config = self.model_config
+        if not isinstance(config, dict) or config.get("policy_class") is None:
             raise APIUsageError(
                 "PufferRLModule needs model_config['policy_class']: build it with policy_spec().")
+        policy_class = config["policy_class"]
         obs_space = self.observation_space
+        assert obs_space is not None  # RLlib sets the spaces before setup()
         emulated = getattr(obs_space, "emulated", None)
         if emulated is None:
             # A plain Box (an env not registered here): plain array observations.
@@ -334,7 +341,7 @@ class PufferRLModule(TorchRLModule, ValueFunctionAPI):
         policy = policy_class(env, **config.get("policy_kwargs", {}))
         rnn_class = config.get("rnn_class")
         self.is_recurrent = rnn_class is not None
-        if self.is_recurrent:
+        if rnn_class is not None:
             policy = rnn_class(env, policy, **config.get("rnn_kwargs", {}))
             for name in ("num_layers", "hidden_size"):
                 if not isinstance(getattr(policy, name, None), int):
@@ -344,11 +351,13 @@ class PufferRLModule(TorchRLModule, ValueFunctionAPI):
                     )
         self.policy = policy
         self._puffer_action_space = puffer_action_space
+        self._dist_cls: type
         if isinstance(puffer_action_space, gymnasium.spaces.Discrete):
             self._dist_cls = TorchCategorical
         elif isinstance(puffer_action_space, gymnasium.spaces.MultiDiscrete):
             sizes = [int(n) for n in np.asarray(puffer_action_space.nvec).reshape(-1)]
-            self._dist_cls = TorchMultiCategorical.get_partial_dist_cls(
+            # RLlib annotates this classmethod's class argument and result as instances.
+            self._dist_cls = TorchMultiCategorical.get_partial_dist_cls(  # type: ignore[misc, assignment]
                 space=self.action_space, input_lens=sizes)
         elif isinstance(puffer_action_space, gymnasium.spaces.Box):
             self._dist_cls = TorchDiagGaussian
@@ -398,7 +407,7 @@ class PufferRLModule(TorchRLModule, ValueFunctionAPI):
 
     def _forward(self, batch: dict, **kwargs: Any) -> dict:
         dist_inputs, _, state_out = self._run(batch)
-        out = {Columns.ACTION_DIST_INPUTS: dist_inputs}
+        out: dict[str, Any] = {Columns.ACTION_DIST_INPUTS: dist_inputs}
         if state_out is not None:
             out[Columns.STATE_OUT] = state_out
         return out
@@ -406,7 +415,7 @@ class PufferRLModule(TorchRLModule, ValueFunctionAPI):
     def _forward_train(self, batch: dict, **kwargs: Any) -> dict:
         dist_inputs, values, state_out = self._run(batch)
         # The loss passes EMBEDDINGS back to compute_values: here they are the values.
-        out = {Columns.ACTION_DIST_INPUTS: dist_inputs, Columns.EMBEDDINGS: values}
+        out: dict[str, Any] = {Columns.ACTION_DIST_INPUTS: dist_inputs, Columns.EMBEDDINGS: values}
         if state_out is not None:
             out[Columns.STATE_OUT] = state_out
         return out

@@ -66,8 +66,8 @@ class AutoResetEnv(PufferEnv):
         super().__init__()
         self.emulated = env.emulated
 
-    @property
-    def render_mode(self) -> str | None:
+    @property  # read-only, as GymnasiumPufferEnv's (mypy refuses it over PufferEnv's class attribute)
+    def render_mode(self) -> str | None:  # type: ignore[override]
         return self.env.render_mode
 
     def _bind(self) -> None:

@@ -62,7 +62,8 @@ def make(env_creator_or_creators: Callable | Sequence[Callable], env_args: Any =
             )
     vecenv = backend_class(env_creator_or_creators, env_args, env_kwargs, num_envs, **kwargs)
     # What the envs were made from, for a run folder's config.json (a single creator only).
-    single = callable(env_creator_or_creators) and env_args is None and isinstance(env_kwargs, Mapping | None)
-    vecenv.env_creator = env_creator_or_creators if single else None
+    creator = env_creator_or_creators if callable(env_creator_or_creators) else None
+    single = creator is not None and env_args is None and isinstance(env_kwargs, Mapping | None)
+    vecenv.env_creator = creator if single else None
     vecenv.env_kwargs = dict(env_kwargs or {}) if single else None
     return vecenv

@@ -8,8 +8,8 @@ else, from action validation to which workers form the next batch, lives here on
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, ClassVar, NoReturn
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 import gymnasium
 import numpy as np
@@ -17,7 +17,7 @@ import numpy as np
 from pufferlib import spaces
 from pufferlib.exceptions import APIUsageError
 from pufferlib.puffer_env import PufferEnv
-from pufferlib.spaces import joint_space
+from pufferlib.spaces import joint_space, space_shape
 from pufferlib.vector.buffers import Buffers
 from pufferlib.vector.config import PoolConfig, check_seeds
 
@@ -68,6 +68,14 @@ class VecEnv:
     num_workers: int
     batch_size: int
     emulated: Any
+    # Set by ``make`` only (read with getattr): what it built the envs from, for a run's config.json
+    # (None unless one creator with no env_args).
+    env_creator: Callable | None
+    env_kwargs: dict[str, Any] | None
+
+    if TYPE_CHECKING:  # every backend takes these (``make`` passes its options as keywords)
+        def __init__(self, env_creators: Callable | Sequence[Callable], env_args: Any = None,
+                     env_kwargs: Any = None, num_envs: int = 1, **options: Any) -> None: ...
 
     # ---------------------------------------------------------------------------------
     # Backend hooks
@@ -77,7 +85,7 @@ class VecEnv:
         per env of the whole vecenv), resetting them."""
         raise NotImplementedError
 
-    def _wait(self, candidates: list[int], count: int) -> list[int]:
+    def _wait(self, candidates: Sequence[int], count: int) -> list[int]:
         """Block until ``count`` of ``candidates`` have finished; return ``count`` finished
         ones (all of them, in order, when ``count == len(candidates)``). Their results are in
         the buffers and their info dicts in ``self._infos[w]``."""
@@ -117,6 +125,7 @@ class VecEnv:
         self._setup_action_checks()
 
         workers_per_batch = pool.workers_per_batch
+        self._blocks: list[range] | None
         if pool.block_batches:
             self._blocks = [range(k, k + workers_per_batch)
                             for k in range(0, pool.num_workers, workers_per_batch)]
@@ -145,9 +154,11 @@ class VecEnv:
 
     def _setup_action_checks(self) -> None:
         space = self.single_action_space
-        self._action_shape = (self.agents_per_batch, *space.shape)
+        self._action_shape = (self.agents_per_batch, *space_shape(space))
         self._integer_actions = isinstance(space, spaces.Discrete + spaces.MultiDiscrete)
         self._discrete_bounds: tuple[int, int] | None = None
+        self._action_start: int | np.ndarray
+        self._action_span: int | np.ndarray
         if isinstance(space, spaces.Discrete):
             self._action_start = int(space.start)
             self._action_span = int(space.n) - 1
@@ -228,6 +239,7 @@ class VecEnv:
         masks)``, ``agents_per_batch`` rows each, ``infos`` the batch's non-empty info dicts."""
         if self._state != _SENT:
             self._raise_call_order("recv")
+        workers: Sequence[int]
         try:
             if self._blocks is not None:
                 k = self._next_block
@@ -264,8 +276,10 @@ class VecEnv:
         try:
             self._shutdown()
         finally:
-            # Frees the (shared) memory once the caller drops the arrays it still holds.
-            self._buffers = self._block_views = self._gathered = None
+            # Drops the buffers: the (shared) memory is freed once the caller drops the arrays it
+            # still holds. (A partly constructed or block-batched vecenv lacks some of these.)
+            for name in ("_buffers", "_block_views", "_gathered"):
+                self.__dict__.pop(name, None)
 
     def __enter__(self) -> VecEnv:
         return self
@@ -381,7 +395,7 @@ class VecEnv:
             self._returned[:] = [False] * self.num_workers
         return chosen
 
-    def _gather(self, workers: list[int]) -> tuple:
+    def _gather(self, workers: Sequence[int]) -> tuple:
         obs, rewards, terminals, truncations, env_ids, masks = self._gathered
         b, per_worker = self._buffers, self.agents_per_worker
         for j, w in enumerate(workers):

@@ -77,6 +77,7 @@ def normalize_creators(env_creators: Any, env_args: Any, env_kwargs: Any,
             f"env_args must be a list of positional arguments for the env creator, got {env_args!r}."
         )
 
+    kwargs: list[dict]
     if env_kwargs is None:
         kwargs = [{} for _ in range(num_envs)]
     elif isinstance(env_kwargs, Mapping) and not many:
@@ -221,14 +222,14 @@ def check_seeds(seed: Any, num_envs: int, stride: int = 1) -> list[int | None]:
     if seed is None:
         return [None] * num_envs
     if _is_int(seed):
-        seeds = [int(seed) + i * stride for i in range(num_envs)]
-        last = seeds[-1] + stride - 1
-        if not (seeds[0] >= 0 and last < SEED_LIMIT):
+        first = int(seed)
+        last = first + num_envs * stride - 1  # the last seed of the last env's games
+        if not (first >= 0 and last < SEED_LIMIT):
             raise APIUsageError(
-                f"seed={seed} gives seeds {seeds[0]}..{last} (env i gets seed + i * {stride}), outside "
+                f"seed={seed} gives seeds {first}..{last} (env i gets seed + i * {stride}), outside "
                 f"[0, 2**32): pass a seed in [0, {SEED_LIMIT - num_envs * stride}] for {num_envs} envs."
             )
-        return seeds
+        return [first + i * stride for i in range(num_envs)]
     if isinstance(seed, (list, tuple, np.ndarray)):
         seeds = list(seed)
         if len(seeds) != num_envs:

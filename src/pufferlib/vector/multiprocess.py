@@ -331,7 +331,8 @@ class Multiprocessing(VecEnv):
             for w in range(pool.num_workers):
                 envs = slice(w * per_worker, (w + 1) * per_worker)
                 parent_conn, child_conn = ctx.Pipe(duplex=False)
-                process = ctx.Process(
+                # typeshed's BaseContext has no Process; every context get_context returns has one.
+                process = ctx.Process(  # type: ignore[attr-defined]
                     target=_worker_main, name=f"pufferlib-worker-{w}", daemon=True,
                     args=(w, creators[envs], args[envs], kwargs[envs], spec, memory, workers.go[w],
                           workers.done[w], workers.wake, child_conn, os.getpid(), reference),
@@ -381,7 +382,8 @@ class Multiprocessing(VecEnv):
         finalizer = getattr(self, "_finalizer", None)
         if finalizer is not None:
             finalizer()
-        self._go = self._done = self._wake = None
+        for name in ("_go", "_done", "_wake"):  # drop the semaphores
+            self.__dict__.pop(name, None)
 
     # ---------------------------------------------------------------------------------
     # Internals
@@ -399,6 +401,7 @@ class Multiprocessing(VecEnv):
     def _wait_any(self, candidates: list[int], count: int) -> list[int]:
         """Collect finished workers among ``candidates`` until ``count`` are ready."""
         wake = self._wake
+        assert wake is not None  # made when batches are not blocks: then workers post it
         while self._wake_debt and wake.acquire(False):
             self._wake_debt -= 1
         ready = [w for w in candidates if self._ready[w]]
@@ -500,7 +503,7 @@ class Multiprocessing(VecEnv):
             error = WorkerError(f"An env in {label} raised {summary}", w)
         else:
             with contextlib.suppress(AttributeError):  # exceptions with __slots__
-                error.worker_index = w
+                setattr(error, "worker_index", w)  # noqa: B010 (any exception type: not a declared attribute)
             if hasattr(error, "add_note"):
                 error.add_note(f"Raised by an env in {label}.")
         raise error from cause

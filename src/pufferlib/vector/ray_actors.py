@@ -80,11 +80,13 @@ class RayWorker:
                 "pid": os.getpid()}
 
     def reset(self, seeds: list[int | None]) -> tuple[bytes, list[dict] | None]:
+        assert self.group is not None, "start() builds the envs first"
         infos = self.group.reset(seeds)
         return self._results.tobytes(), infos or None
 
     def step(self, actions: bytes) -> tuple[bytes, list[dict] | None]:
         self._actions[:] = np.frombuffer(actions, dtype=np.uint8)
+        assert self.group is not None, "start() builds the envs first"
         infos = self.group.step()
         return self._results.tobytes(), infos or None
 
@@ -292,10 +294,10 @@ class Ray(VecEnv):
     def _wait(self, candidates: Sequence[int], count: int) -> list[int]:
         if count == len(candidates):
             # All of them are needed anyway: get each in turn, skipping ray.wait's cost.
-            futures, ready = self._futures, self._ready
+            futures, is_ready = self._futures, self._ready
             for w in candidates:
-                if ready[w]:
-                    ready[w] = False
+                if is_ready[w]:
+                    is_ready[w] = False
                 else:
                     self._collect(w, futures[w])
             return list(candidates)

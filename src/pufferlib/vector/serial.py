@@ -54,7 +54,7 @@ class Serial(VecEnv):
             if infos:
                 self._infos[w] = infos
 
-    def _wait(self, candidates: list[int], count: int) -> list[int]:
+    def _wait(self, candidates: Sequence[int], count: int) -> list[int]:
         return list(candidates[:count])
 
     def _shutdown(self) -> None:

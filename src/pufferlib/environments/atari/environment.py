@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, SupportsFloat, cast
 
 import gymnasium
 import numpy as np
@@ -65,6 +65,19 @@ def game_id(name: str) -> str:
     return rom
 
 
+class _AtariGame(Protocol):
+    """What the wrappers below use of ale_py's ``AtariEnv`` (an optional, untyped dependency)."""
+
+    ale: Any
+
+    def get_action_meanings(self) -> list[str]: ...
+
+
+def _game(env: gymnasium.Env) -> _AtariGame:
+    """The ``AtariEnv`` under ``env``'s wrappers."""
+    return cast(_AtariGame, env.unwrapped)
+
+
 class EpisodicLife(gymnasium.Wrapper):
     """End the training episode when a life is lost; reset the game only when it is over.
 
@@ -78,10 +91,10 @@ class EpisodicLife(gymnasium.Wrapper):
         self.lives = 0
         self.game_over = True
 
-    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict]:
         observation, reward, terminated, truncated, info = self.env.step(action)
         self.game_over = terminated or truncated
-        lives = self.env.unwrapped.ale.lives()
+        lives = _game(self.env).ale.lives()
         if 0 < lives < self.lives:
             terminated = True
         self.lives = lives
@@ -90,7 +103,7 @@ class EpisodicLife(gymnasium.Wrapper):
     def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[Any, dict]:
         if self.game_over or seed is not None:
             observation, _ = self.env.reset(seed=seed, options=options)
-            info = {}
+            info: dict = {}
         else:
             observation, _, terminated, truncated, info = self.env.step(0)
             if terminated or truncated:
@@ -98,7 +111,7 @@ class EpisodicLife(gymnasium.Wrapper):
             else:
                 info = {}
         self.game_over = False
-        self.lives = self.env.unwrapped.ale.lives()
+        self.lives = _game(self.env).ale.lives()
         return observation, info
 
 
@@ -107,7 +120,7 @@ class FireReset(gymnasium.Wrapper):
 
     def __init__(self, env: gymnasium.Env):
         super().__init__(env)
-        meanings = env.unwrapped.get_action_meanings()
+        meanings = _game(env).get_action_meanings()
         if len(meanings) < 3 or meanings[1] != "FIRE":
             raise APIUsageError(f"FireReset needs FIRE as action 1, got actions {meanings}.")
 
@@ -124,8 +137,8 @@ class FireReset(gymnasium.Wrapper):
 class ClipReward(gymnasium.RewardWrapper):
     """Rewards become their sign: -1, 0 or 1."""
 
-    def reward(self, reward: float) -> float:
-        return float(np.sign(reward))
+    def reward(self, reward: SupportsFloat) -> float:
+        return float(np.sign(float(reward)))
 
 
 def make_env(name: str = "breakout", framestack: int = 4, frameskip: int = 4, noop_max: int = 30,
@@ -140,7 +153,7 @@ def make_env(name: str = "breakout", framestack: int = 4, frameskip: int = 4, no
         game=game, frameskip=1, repeat_action_probability=repeat_action_probability,
         full_action_space=False, max_num_frames_per_episode=108_000, render_mode=render_mode,
     )
-    meanings = env.get_action_meanings()
+    meanings = _game(env).get_action_meanings()
     if meanings[0] != "NOOP":
         noop_max = 0
     env = gymnasium.wrappers.AtariPreprocessing(env, noop_max=noop_max, frame_skip=frameskip, screen_size=84)

@@ -55,6 +55,7 @@ class CompactObservations(BaseParallelWrapper):
         self.downsample = downsample
         native = env.observation_space(env.possible_agents[0])
         self.is_image = len(native.shape) == 3 and native.shape[2] == 3 and native.dtype == np.uint8
+        self._space: gymnasium.spaces.Box
         if self.is_image:
             height, width = native.shape[:2]
             shape = (1, -(-height // downsample), -(-width // downsample))

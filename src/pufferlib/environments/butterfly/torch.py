@@ -19,6 +19,7 @@ class Policy(nn.Module):
         super().__init__()
         self.hidden_size = hidden_size
         shape = tuple(env.single_observation_space.shape)
+        self.net: pufferlib.models.Convolutional | pufferlib.models.Default
         if len(shape) == 3:
             self.net = pufferlib.models.Convolutional(
                 env, framestack=shape[0], flat_size=conv_flat_size(shape),

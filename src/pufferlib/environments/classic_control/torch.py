@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -65,9 +66,10 @@ class Policy(nn.Module):
         features = observations.reshape(observations.shape[0], -1).float()
         hidden = self.activation(torch.addmm(self.input_bias, features, self.input_weight))
         actor, critic = hidden.split(self.hidden_size, dim=1)
-        for layer in self.actor_encoder:
+        # torch types a ModuleList's items as Module; these are _hidden_layers' Linears.
+        for layer in cast("Iterable[nn.Linear]", self.actor_encoder):
             actor = self.activation(F.linear(actor, layer.weight, layer.bias))
-        for layer in self.critic_encoder:
+        for layer in cast("Iterable[nn.Linear]", self.critic_encoder):
             critic = self.activation(F.linear(critic, layer.weight, layer.bias))
         return actor, critic
 

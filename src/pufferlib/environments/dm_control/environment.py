@@ -60,8 +60,8 @@ def action_space(spec: Any) -> gymnasium.Space:
     if hasattr(spec, "num_values"):
         return gymnasium.spaces.Discrete(int(spec.num_values))
     if np.issubdtype(spec.dtype, np.integer) and spec.shape == () and hasattr(spec, "minimum"):
-        low, high = int(spec.minimum), int(spec.maximum)
-        return gymnasium.spaces.Discrete(high - low + 1, start=low)
+        first, last = int(spec.minimum), int(spec.maximum)
+        return gymnasium.spaces.Discrete(last - first + 1, start=first)
     if np.issubdtype(spec.dtype, np.floating):
         low, high = _bounds(spec, np.dtype(np.float32))
         return gymnasium.spaces.Box(low, high, spec.shape, np.float32)

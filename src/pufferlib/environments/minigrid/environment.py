@@ -44,7 +44,13 @@ def env_id(name: str) -> str:
     if not matches:
         raise APIUsageError(f"Unknown MiniGrid environment {name!r}. Valid names: {', '.join(ids)}.")
     # Several versions of one env: the newest.
-    return max(matches, key=lambda i: int(re.search(r"-v(\d+)$", i).group(1)))
+    return max(matches, key=_version)
+
+
+def _version(env_id: str) -> int:
+    match = re.search(r"-v(\d+)$", env_id)
+    assert match is not None, f"{env_id} has no version"  # every MiniGrid id has one
+    return int(match.group(1))
 
 
 class DropMission(gymnasium.ObservationWrapper):
@@ -53,6 +59,7 @@ class DropMission(gymnasium.ObservationWrapper):
     def __init__(self, env: gymnasium.Env):
         super().__init__(env)
         space = env.observation_space
+        assert isinstance(space, gymnasium.spaces.Dict), f"MiniGrid observations are a Dict, got {space}"
         self.observation_space = gymnasium.spaces.Dict(
             {"direction": space["direction"], "image": space["image"]}
         )

@@ -26,10 +26,13 @@ class Policy(nn.Module):
     model's device (``pufferlib.pytorch.nativize_tensor``).
     """
 
+    offsets: torch.Tensor
+    limits: torch.Tensor
+
     def __init__(self, env: Any, hidden_size: int = 128):
         super().__init__()
         self.dtype = pufferlib.pytorch.nativize_dtype(env.emulated)
-        view_shape = self.dtype["image"][1]
+        view_shape = env.emulated.observation_space["image"].shape
         self.num_codes = sum(CELL_FIELDS)
         self.register_buffer("offsets", torch.tensor([0, CELL_FIELDS[0], CELL_FIELDS[0] + CELL_FIELDS[1]]),
                              persistent=False)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, SupportsFloat
 
 import gymnasium
 import numpy as np
@@ -43,8 +43,8 @@ def _clip_observation(observation: np.ndarray) -> np.ndarray:
     return np.clip(observation, -CLIP, CLIP)
 
 
-def _clip_reward(reward: float) -> float:
-    return float(np.clip(reward, -CLIP, CLIP))
+def _clip_reward(reward: SupportsFloat) -> float:
+    return float(np.clip(float(reward), -CLIP, CLIP))
 
 
 def _as_float32(observation: np.ndarray) -> np.ndarray:
@@ -64,6 +64,7 @@ def continuous_control(env: gymnasium.Env, normalize: bool = False, gamma: float
         env = gymnasium.wrappers.NormalizeReward(env, gamma=gamma)
         env = gymnasium.wrappers.TransformReward(env, _clip_reward)
     space = env.observation_space
+    assert isinstance(space, gymnasium.spaces.Box), f"continuous_control needs Box observations, got {space}"
     float32_space = gymnasium.spaces.Box(space.low.astype(np.float32), space.high.astype(np.float32),
                                          space.shape, np.float32)
     env = gymnasium.wrappers.TransformObservation(env, _as_float32, float32_space)
@@ -89,7 +90,13 @@ def env_id(name: str) -> str:
     matches = [i for i in ids if _key(i, versioned) == _key(name, versioned)]
     if not matches:
         raise APIUsageError(f"Unknown MuJoCo environment {name!r}. Valid names: {', '.join(ids)}.")
-    return max(matches, key=lambda i: int(re.search(r"-v(\d+)$", i).group(1)))
+    return max(matches, key=_version)
+
+
+def _version(env_id: str) -> int:
+    match = re.search(r"-v(\d+)$", env_id)
+    assert match is not None, f"{env_id} has no version"  # every MuJoCo id has one
+    return int(match.group(1))
 
 
 def make_env(name: str = "HalfCheetah-v5", normalize: bool = False, gamma: float = 0.99,

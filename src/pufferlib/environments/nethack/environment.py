@@ -57,7 +57,8 @@ class NetHackSeeding(gymnasium.Wrapper):
 
     def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[Any, dict]:
         if seed is not None:
-            self.env.unwrapped.seed(core=seed, disp=seed + 1, reseed=False)
+            nle_env: Any = self.env.unwrapped  # NLE's own seed(core, disp, reseed)
+            nle_env.seed(core=seed, disp=seed + 1, reseed=False)
         return self.env.reset(seed=seed, options=options)
 
 

@@ -59,6 +59,7 @@ class Policy(nn.Module):
                 f"The NLE policy needs a Dict observation with some of {FEATURE_KEYS}; "
                 f"got {native_space}. Build the env with pufferlib.environments.nethack or minihack."
             )
+        assert native_space is not None  # it has the keys
         self.hidden_size = hidden_size
         self.native_dtype = pytorch.nativize_dtype(env.emulated)
         self.maps = [k for k in GLYPH_MAPS if k in keys]
@@ -68,9 +69,9 @@ class Policy(nn.Module):
         if self.maps:
             num_glyphs = max(int(native_space[k].high.max()) for k in self.maps) + 1
             self.glyph_embedding = nn.Embedding(num_glyphs, embedding_dim)
-            self.glyph_cnns = nn.ModuleDict(
-                {k: GlyphCNN(tuple(native_space[k].shape), embedding_dim) for k in self.maps})
-            size += sum(cnn.size for cnn in self.glyph_cnns.values())
+            glyph_cnns = {k: GlyphCNN(tuple(native_space[k].shape), embedding_dim) for k in self.maps}
+            self.glyph_cnns = nn.ModuleDict(glyph_cnns)
+            size += sum(cnn.size for cnn in glyph_cnns.values())
         if self.use_blstats:
             self.blstats_net = nn.Sequential(
                 layer_init(nn.Linear(native_space["blstats"].shape[0], 64)), nn.ReLU())

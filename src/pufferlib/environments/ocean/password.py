@@ -59,6 +59,7 @@ class Password(gymnasium.Env):
         self.tick += 1
         if self.tick < self.password_length:
             return self.observation.copy(), 0.0, False, False, {}
+        assert self.solution is not None  # drawn by __init__ or reset
         reward = float(np.array_equal(self.observation, self.solution))
         return self.observation.copy(), reward, True, False, {"score": reward}
 

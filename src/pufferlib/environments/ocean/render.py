@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -23,7 +23,7 @@ def ansi_grid(grid: np.ndarray) -> str:
     return "\n".join(ansi_cells(row) for row in grid) + "\n"
 
 
-def ansi_rows(rows: dict[str, Iterable[float]]) -> str:
+def ansi_rows(rows: Mapping[str, Iterable[float]]) -> str:
     """Labelled lines of coloured blocks, e.g. ``{'Solution': bits, 'Prediction': guesses}``."""
     return "".join(f"{ansi_cells(values)} {label}\n" for label, values in rows.items())
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import gymnasium
@@ -33,7 +34,7 @@ class Spaces(gymnasium.Env):
             "image": gymnasium.spaces.Discrete(2),
             "flat": gymnasium.spaces.Discrete(2),
         })
-        self.observation = {
+        self.observation: dict[str, np.ndarray] = {
             "flat": np.zeros(5, dtype=np.int8),
             "image": np.zeros((5, 5), dtype=np.float32),
         }
@@ -69,7 +70,8 @@ class Spaces(gymnasium.Env):
     def render(self) -> str | None:
         if self.render_mode != "ansi":
             return None
-        rows = {f"image row {i}": row for i, row in enumerate(self.observation["image"])}
+        rows: dict[str, Iterable[float]] = {
+            f"image row {i}": row for i, row in enumerate(self.observation["image"])}
         rows["flat"] = self.observation["flat"]
         signs = [2.0 * self.flat_sign - 1.0, 2.0 * self.image_sign - 1.0]
         rows["Solution (flat, image)"] = signs

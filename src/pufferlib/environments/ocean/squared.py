@@ -189,6 +189,7 @@ class SquaredNative(PufferEnv):
     def _reset_games(self, games: np.ndarray) -> None:
         d = self.distance_to_target
         grids = self.observations
+        assert self._rng is not None  # made by reset
         targets = sample_targets(self._rng, self.perimeter, self.num_targets, len(games))
         self._targets[games] = targets
         self._remaining[games] = True

@@ -19,6 +19,7 @@ from pufferlib.emulation import GymnasiumPufferEnv
 from pufferlib.environments import try_import
 from pufferlib.exceptions import APIUsageError
 from pufferlib.postprocess import EpisodeStats
+from pufferlib.spaces import space_shape
 
 EXTRA = "vizdoom"
 ENV_IDS = {
@@ -54,7 +55,9 @@ class DoomScreen(gymnasium.ObservationWrapper):
         if downsample < 1:
             raise APIUsageError(f"downsample must be a positive integer, got {downsample}.")
         self.downsample = downsample
-        height, width = env.observation_space["screen"].shape[:2]
+        space = env.observation_space
+        assert isinstance(space, gymnasium.spaces.Dict), f"ViZDoom observations are a Dict, got {space}"
+        height, width = space_shape(space["screen"])[:2]
         shape = (1, -(-height // downsample), -(-width // downsample))
         self.observation_space = gymnasium.spaces.Box(0, 255, shape, np.uint8)
 
