@@ -53,7 +53,7 @@ def clean_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
     ``best.pt`` and the history's ``checkpoint_<step>.pt`` alike); one whose writer process still
     runs (another save in progress) is kept.
     """
-    removed = []
+    removed: list[Path] = []
     folder = Path(folder)
     if not folder.is_dir():
         return removed

@@ -555,7 +555,7 @@ def _command_eval(config: Any, args: argparse.Namespace) -> int:
                           deterministic=getattr(args, "deterministic", False), on_episode=on_episode)
     if checkpoint is not None:
         print(f"Loaded {checkpoint}")
-    if frames.images:
+    if frames.images and output is not None:
         write_video(output, frames.images, frames.fps)
         print(f"Wrote {len(frames.images)} frames to {output}")
     if len(result.episodes) < episodes:
@@ -676,8 +676,10 @@ def _where(error: BaseException) -> str:
     installed = {str(Path(p).resolve()) for p in roots}
     frames = traceback.extract_tb(error.__traceback__)
     own = [f for f in frames if not any(str(Path(f.filename).resolve()).startswith(p) for p in installed)]
-    frame = (own or frames or [None])[-1]
-    return f" (at {frame.filename}:{frame.lineno} in {frame.name})" if frame is not None else ""
+    if not (own or frames):
+        return ""
+    frame = (own or frames)[-1]
+    return f" (at {frame.filename}:{frame.lineno} in {frame.name})"
 
 
 def _current_folder_importable() -> None:

@@ -47,6 +47,7 @@ class Experience:
         self.observations = torch.zeros((n, width, *observation_space.shape), dtype=obs_dtype,
                                         device=storage_device, pin_memory=pin)
         self.observations_np = self.observations.numpy() if storage_device.type == "cpu" else None
+        atn_dtype: type[np.generic]
         if isinstance(action_space, spaces.Box):
             atn_shape, atn_dtype = action_space.shape, np.float32
         elif isinstance(action_space, spaces.MultiDiscrete):
@@ -96,10 +97,11 @@ class Experience:
         if self.observations_np is not None:
             self.observations_np[at] = observations
         elif isinstance(at[0], slice):
-            self.observations[at] = observations
+            self.observations[at] = torch.as_tensor(observations)
         else:  # a device tensor takes index tensors on its device
             index = torch.from_numpy(env_ids).to(self.observations.device)
-            self.observations[index, torch.from_numpy(steps).to(self.observations.device)] = observations
+            self.observations[index, torch.from_numpy(steps).to(self.observations.device)] = \
+                torch.as_tensor(observations)
         self.rewards[at] = rewards
         self.terminals[at] = terminals
         self.truncations[at] = truncations
@@ -117,19 +119,22 @@ class Experience:
         at_start = steps % self.bptt_horizon == 0
         if not at_start.any():
             return
-        rows = np.flatnonzero(at_start)
-        device = self.lstm_states.device
-        agents = torch.from_numpy(env_ids[rows]).to(device)
-        slots = torch.from_numpy(steps[rows] // self.bptt_horizon).to(device)
-        rows = torch.from_numpy(rows).to(device)
-        self.lstm_states[0][:, agents, slots] = h[:, rows]
-        self.lstm_states[1][:, agents, slots] = c[:, rows]
+        states = self.lstm_states
+        assert states is not None, "a recurrent rollout buffer records LSTM states"
+        started = np.flatnonzero(at_start)
+        device = states.device
+        agents = torch.from_numpy(env_ids[started]).to(device)
+        slots = torch.from_numpy(steps[started] // self.bptt_horizon).to(device)
+        rows = torch.from_numpy(started).to(device)
+        states[0][:, agents, slots] = h[:, rows]
+        states[1][:, agents, slots] = c[:, rows]
 
     def carry_over(self) -> None:
         """Start the next rollout from this one's bootstrap step."""
         last = self.horizon
-        for buffer in (self.observations, self.actions, self.logprobs, self.values, self.rewards,
-                       self.terminals, self.truncations, self.masks, self.learnable, self.episode_starts):
+        self.observations[:, 0] = self.observations[:, last]
+        for buffer in (self.actions, self.logprobs, self.values, self.rewards, self.terminals,
+                       self.truncations, self.masks, self.learnable, self.episode_starts):
             buffer[:, 0] = buffer[:, last]
         if self.lstm_states is not None:
             self.lstm_states[:, :, :, 0] = self.lstm_states[:, :, :, last // self.bptt_horizon]

@@ -75,7 +75,7 @@ def make_policy(config: Mapping[str, Any], env: Any) -> Any:
     return run.make_policy(_config(config), env)
 
 
-def run_training(config: Mapping[str, Any], exp_id: str, resume: str | os.PathLike | None = None,
+def run_training(config: Mapping[str, Any], exp_id: str, resume: str | Path | None = None,
                  loggers: Sequence[Callable[[Path], Any]] = (), progress: str = "auto",
                  progress_interval: float = 5.0, save: bool = True,
                  callback: Callable[[Any], Any] | None = None, overwrite: bool = False) -> Any:

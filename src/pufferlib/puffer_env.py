@@ -64,8 +64,11 @@ class PufferEnv:
         """Refuse a number of agents whose buffers (and agent list) cannot fit in memory."""
         n = self.num_agents
         obs_space, atn_space = self.single_observation_space, self.single_action_space
-        per_agent = obs_space.dtype.itemsize * int(np.prod(obs_space.shape, dtype=np.int64)) \
-            + atn_space.dtype.itemsize * int(np.prod(atn_space.shape, dtype=np.int64)) + 7 + 64
+        def nbytes(space: Any) -> int:
+            return np.dtype(space.dtype).itemsize * int(np.prod(space_shape(space), dtype=np.int64))
+
+        # The agent's observation and action, its reward and three flags, and its entry in ``agents``.
+        per_agent = nbytes(obs_space) + nbytes(atn_space) + 7 + 64
         require(n * per_agent, f"The buffers of {n:,} agents of {type(self).__name__}",
                 "lower the number of games or agents (e.g. --env.num-envs)")
 

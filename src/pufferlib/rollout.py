@@ -39,6 +39,13 @@ def is_recurrent(policy: nn.Module) -> bool:
     return isinstance(getattr(policy, "lstm", None), nn.LSTM)
 
 
+def lstm_of(policy: nn.Module) -> nn.LSTM:
+    """A recurrent policy's ``nn.LSTM`` (``is_recurrent``)."""
+    lstm = getattr(policy, "lstm", None)
+    assert isinstance(lstm, nn.LSTM)
+    return lstm
+
+
 @dataclass
 class Batch:
     """One ``recv`` result plus what the runner derived from it."""
@@ -77,7 +84,7 @@ class RolloutRunner:
             self.action_high = self.action_space.high.astype(np.float32)
         num_agents = vecenv.num_agents
         if self.recurrent:
-            lstm = policy.lstm
+            lstm = lstm_of(policy)
             self.lstm_h = torch.zeros((lstm.num_layers, num_agents, lstm.hidden_size), device=self.device)
             self.lstm_c = torch.zeros_like(self.lstm_h)
         self.previous_done = np.ones(num_agents, dtype=bool)
@@ -132,10 +139,10 @@ class RolloutRunner:
             else:
                 logits, value = self.forward(obs_device)
             if self.deterministic:
-                action, logprob, _ = sample_logits(logits, greedy_action(logits))
+                sampled, logprob, _ = sample_logits(logits, greedy_action(logits))
             else:
-                action, logprob, _ = sample_logits(logits)
-            action = action.cpu().numpy()
+                sampled, logprob, _ = sample_logits(logits)
+            action = sampled.cpu().numpy()
             if act is not None:
                 act(batch, action, logprob, value)
 

@@ -39,7 +39,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pufferlib import run
 from pufferlib.exceptions import APIUsageError, NonFiniteError
@@ -53,6 +53,7 @@ DISTRIBUTIONS = ("uniform", "log_uniform", "int", "log_int", "categorical")
 STUDY_FILE = "study.db"
 BEST_FILE = "best.json"
 PRUNERS = ("median", "none")
+DIRECTIONS: dict[str, Literal["maximize", "minimize"]] = {"maximize": "maximize", "minimize": "minimize"}
 SEARCHABLE = ("env", "policy", "rnn", "vec", "train")
 
 
@@ -124,7 +125,8 @@ def _flags(params: Mapping[str, Any]) -> str:
     return " ".join(_flag(name, value) for name, value in params.items())
 
 
-def search_space(config: Mapping[str, Any], fixed: Mapping[str, Mapping[str, Any]] = ()) -> dict[str, Any]:
+def search_space(config: Mapping[str, Any], fixed: Mapping[str, Mapping[str, Any]] | None = None
+                 ) -> dict[str, Any]:
     """The parameters to search: ``config['sweep']['space']`` less the ``fixed`` (explicit) options."""
     space = dict(config["sweep"].get("space", {}))
     fixed = dict(fixed or {})
@@ -164,7 +166,7 @@ def open_study(storage: str, sweep_id: str, direction: str, pruner: str, seed: i
             rdb = optuna.storages.RDBStorage(storage, engine_kwargs=engine)
             # Each process samples its own start (same seed everywhere would propose the same trials).
             sampler = optuna.samplers.TPESampler(seed=(seed * 1_000_003 + os.getpid()) % 2**32)
-            study = optuna.create_study(storage=rdb, study_name=sweep_id, direction=direction,
+            study = optuna.create_study(storage=rdb, study_name=sweep_id, direction=DIRECTIONS[direction],
                                         sampler=sampler, pruner=pruners[pruner](), load_if_exists=True)
             break
         except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError) as e:

@@ -66,9 +66,10 @@ from pufferlib.episodes import EpisodeLog
 from pufferlib.exceptions import APIUsageError, NonFiniteError
 from pufferlib.experience import Experience
 from pufferlib.loggers import Logger, MetricsLogger, TensorBoardLogger, WandbLogger  # noqa: F401 (re-exported)
+from pufferlib.models import LSTMWrapper
 from pufferlib.normalization import RewardNormalizer, observation_normalizers
 from pufferlib.ppo import compute_gae, explained_variance, segment_index  # noqa: F401 (re-exported)
-from pufferlib.rollout import Batch, RolloutRunner, is_recurrent
+from pufferlib.rollout import Batch, RolloutRunner, is_recurrent, lstm_of
 from pufferlib.run import folders
 from pufferlib.run.sections import TrainConfig
 
@@ -162,11 +163,14 @@ class Trainer:
         # The rollout loop (per-agent LSTM state, episode starts, Box clipping) is shared with `play`.
         self.runner = RolloutRunner(vecenv, policy, self.device, self.forward)
         self.reset_in_step = self.runner.reset_in_step
-        lstm = (policy.lstm.num_layers, policy.lstm.hidden_size) if self.recurrent else None
+        lstm_shape = None
+        if self.recurrent:
+            lstm = lstm_of(policy)
+            lstm_shape = (lstm.num_layers, lstm.hidden_size)
         storage = torch.device("cpu") if cfg.cpu_offload else self.device
         self.experience = Experience(vecenv.num_agents, self.horizon, cfg.bptt_horizon,
                                      vecenv.single_observation_space, vecenv.single_action_space, storage,
-                                     lstm, self.device)
+                                     lstm_shape, self.device)
         self.global_step = self.update = self.start_step = 0
         self.elapsed_before, self.best_score = 0.0, -math.inf
         self.episode_log = EpisodeLog()
@@ -450,6 +454,7 @@ class Trainer:
         width = self.horizon + 1
         agents = torch.from_numpy(starts // width).to(self.device)
         slots = torch.from_numpy((starts % width) // length).to(self.device)
+        assert exp.lstm_states is not None, "a recurrent rollout buffer records LSTM states"
         state = exp.lstm_states[:, :, agents, slots]
         episode_starts = torch.from_numpy(exp.episode_starts.reshape(-1)[index]).to(self.device)
         logits, values = self._replay(observations.view(len(starts), length, *observations.shape[1:]),
@@ -466,7 +471,7 @@ class Trainer:
         if not bool(episode_starts[:, 1:].any()):
             logits, values, _ = self.forward(observations, state)
             return logits, values
-        policy = self.policy
+        policy: LSTMWrapper = self.policy  # type: ignore[assignment]  # recurrent: an LSTMWrapper
         flat = observations.reshape(segments * length, *observations.shape[2:])
         hidden, lookup = policy.policy.encode_observations(flat)
         hidden = hidden.view(segments, length, -1)

@@ -230,13 +230,14 @@ def emulate(struct: np.ndarray, sample: Any, action_space: gymnasium.Space | Non
     """
     if isinstance(sample, dict):
         for key, value in sample.items():
-            sub = action_space[key] if action_space is not None else None
+            sub = action_space[key] if isinstance(action_space, gymnasium.spaces.Dict) else None
             emulate(struct[str(key)], value, sub)
     elif isinstance(sample, tuple):
         for i, value in enumerate(sample):
-            emulate(struct[f"f{i}"], value, action_space[i] if action_space is not None else None)
-    elif isinstance(action_space, (*spaces.Discrete, *spaces.MultiDiscrete)):
-        struct[...] = np.asarray(sample) - np.asarray(action_space.start)
+            sub = action_space[i] if isinstance(action_space, gymnasium.spaces.Tuple) else None
+            emulate(struct[f"f{i}"], value, sub)
+    elif isinstance(action_space, (spaces.Discrete, spaces.MultiDiscrete)):
+        struct[...] = np.asarray(sample) - action_space.start
     else:
         struct[...] = sample
 

@@ -15,13 +15,14 @@ from __future__ import annotations
 import copy
 import functools
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ImportError:  # Python 3.10
+else:  # Python 3.10
     import tomli as tomllib
 
 from pufferlib.exceptions import APIUsageError

@@ -30,7 +30,7 @@ def _check_positive(name: str, value: Any) -> None:
 
 
 def _inner_chain(env: Any) -> list[Any]:
-    chain = []
+    chain: list[Any] = []
     while env is not None and len(chain) < 64:
         chain.append(env)
         env = getattr(env, "env", None)

@@ -130,7 +130,12 @@ def options_of_dataclass(cls: type) -> list[Option]:
         if not field.init:
             continue
         meta = field.metadata
-        default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
+        if field.default is not dataclasses.MISSING:
+            default = field.default
+        elif field.default_factory is not dataclasses.MISSING:
+            default = field.default_factory()
+        else:
+            default = None
         kind, optional = _kind(hints.get(field.name, field.type), default)
         result.append(Option(field.name, kind, default, meta.get("doc", ""), optional, meta.get("low"),
                              meta.get("high"), meta.get("low_open", False), meta.get("choices", ())))

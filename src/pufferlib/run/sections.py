@@ -29,7 +29,8 @@ class Section:
     SECTION = ""
 
     def __post_init__(self) -> None:
-        checked = check_section(self.SECTION, dataclasses.asdict(self), options_of_dataclass(type(self)))
+        values = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}  # type: ignore[arg-type]  # every subclass is a dataclass
+        checked = check_section(self.SECTION, values, options_of_dataclass(type(self)))
         for key, value in checked.items():
             object.__setattr__(self, key, value)
         self.check()
@@ -45,7 +46,7 @@ class Section:
 
     def replace(self, **changes: Any) -> Any:
         """A copy with ``changes``, checked again."""
-        return dataclasses.replace(self, **changes)
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]  # every subclass is a dataclass
 
 
 @dataclass

@@ -168,7 +168,7 @@ def _run(trainer: Any, config: RunConfig, save: bool, progress: str, interval: f
     except NonFiniteError:
         trainer.close(save=False)
         raise
-    except (KeyboardInterrupt, *_stop_errors()) as stop:
+    except (KeyboardInterrupt, *_stop_errors()) as stop:  # type: ignore[misc]  # a tuple of exception types
         with signals_held():
             trainer.close(save=save)
             if save:

@@ -25,6 +25,7 @@ from pufferlib.environments.ocean.native.cache import recompiling_if_damaged
 from pufferlib.exceptions import APIUsageError
 from pufferlib.memory import require
 from pufferlib.puffer_env import PufferEnv
+from pufferlib.spaces import space_shape
 
 RENDER_MODES = ["ansi", "rgb_array"]
 _ndarray = np.ndarray  # a module global: one lookup in step()'s fast path instead of two
@@ -72,8 +73,8 @@ class NativeEnv(PufferEnv):
         self._each_episode = False
         self._taped = False
         self._prepared = False
-        self._action_dtype = self.single_action_space.dtype
-        self._action_shape = (self.num_agents, *self.single_action_space.shape)
+        self._action_dtype = np.dtype(self.single_action_space.dtype)
+        self._action_shape = (self.num_agents, *space_shape(self.single_action_space))
         # ``_action_shape`` once reset() ran, None before: step()'s fast path then fails and the
         # full checks raise the "before reset" error (one comparison instead of two per step).
         self._step_shape: tuple[int, ...] | None = None
@@ -207,7 +208,7 @@ class NativeEnv(PufferEnv):
                 f"{type(self).__name__}: actions must be an array, got {type(actions)}."
             ) from e
         if array.shape != self._action_shape and array.size == self.num_agents * max(
-            1, int(np.prod(self.single_action_space.shape))
+            1, int(np.prod(space_shape(self.single_action_space)))
         ):
             array = array.reshape(self._action_shape)
         if array.shape != self._action_shape or array.dtype.kind not in (

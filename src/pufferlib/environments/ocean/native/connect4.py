@@ -194,7 +194,7 @@ def opponent_move(agent: np.uint64, opponent: np.uint64, rng: np.ndarray, g: int
 
 
 @numba.njit(cache=True, inline="always")
-def _put(obs: np.ndarray, g: int, col: int, mask: np.uint64, value: float) -> None:
+def _put(obs: np.ndarray, g: int, col: int, mask: np.uint64, value: np.float32) -> None:
     """Write the piece just played in column ``col`` (the top of ``mask`` there) into obs."""
     column = (mask >> _U(col * (ROWS + 1))) & _U((1 << ROWS) - 1)
     obs[g, col * ROWS + _popcount(column) - 1] = value

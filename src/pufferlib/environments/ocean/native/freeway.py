@@ -143,7 +143,7 @@ CAR_VX = CAR_X + NUM_CARS
 # start speed index; then the lane tops (LANE_TOP + lane: road_start - (lane + 1) * lane_size).
 T_PRESENT, T_START_X, T_Y, T_HALF_W, T_HALF_H, T_SPEED = range(6)
 LOG_PERF, LOG_UP, LOG_HITS = range(3)
-_JIT = {"cache": True, "error_model": "numpy"}
+_JIT: dict[str, Any] = {"cache": True, "error_model": "numpy"}
 
 
 def car_table(width: int, height: int, lane_size: int, car_width: int, car_height: int) -> np.ndarray:

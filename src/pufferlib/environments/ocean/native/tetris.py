@@ -108,7 +108,7 @@ CELLS, FILL_ROWS, FILL_COLS = _tables()
 # Extra log slots (after core.LOG_EXTRA), in LOG_EXTRA_KEYS order.
 LOG_PERF, LOG_LINES, LOG_COMBO, LOG_SOFT, LOG_HARD, LOG_ROTATE = range(6)
 ONGOING, TERMINAL, TRUNCATED = 0, 1, 2
-_JIT = {"cache": True, "error_model": "numpy"}
+_JIT: dict[str, Any] = {"cache": True, "error_model": "numpy"}
 
 
 @numba.njit(inline="always", **_JIT)
