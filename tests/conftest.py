@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -26,3 +27,10 @@ def _stable_baselines3_logs_in_a_test_folder(tmp_path_factory: pytest.TempPathFa
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SB3_LOGDIR", str(tmp_path_factory.mktemp("sb3_logs")))
         yield
+
+
+@pytest.fixture(autouse=True)
+def _each_test_in_its_own_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs written to a relative folder (``experiments/``, the default) land in the test's own
+    temporary folder, never in the checkout, and never in another test's way."""
+    monkeypatch.chdir(tmp_path)

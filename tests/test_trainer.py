@@ -7,6 +7,7 @@ reference implementations here are deliberately naive restatements of the maths.
 from __future__ import annotations
 
 import functools
+import json
 import pickle
 
 import gymnasium
@@ -181,7 +182,7 @@ def build(creator, num_envs=8, recurrent=False, backend="serial", vec_kwargs=Non
         policy = pufferlib.models.LSTMWrapper(vecenv.driver_env, policy, input_size=16, hidden_size=16)
     if tmp_path is not None:
         config["data_dir"] = str(tmp_path)
-    return Trainer(vecenv, policy, small_config(**config), exp_id="test")
+    return Trainer(vecenv, policy, small_config(**config))
 
 
 @settings(max_examples=60, deadline=None)
@@ -528,3 +529,77 @@ def test_a_device_this_machine_lacks_is_refused_when_the_trainer_starts():
     if not torch.cuda.is_available():
         with pytest.raises(APIUsageError, match="CUDA is not available"):
             check_device("cuda")
+
+
+# ---------------------------------------------------------------------------------------
+# Non-finite numbers stop training before they reach the weights
+
+
+class Poisoned(gymnasium.Env):
+    """After ``after`` steps its observations (or rewards) become ``value`` (nan, inf or huge)."""
+
+    observation_space = gymnasium.spaces.Box(-1, 1, (2,), np.float32)
+    action_space = gymnasium.spaces.Discrete(2)
+
+    def __init__(self, what: str = "observation", value: float = float("nan"), after: int = 40):
+        self.what, self.value, self.after, self.steps = what, value, after, 0
+
+    def reset(self, seed=None, options=None):
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        self.steps += 1
+        poisoned = self.steps > self.after
+        obs = np.full(2, self.value if poisoned and self.what == "observation" else 0.5, np.float32)
+        reward = self.value if poisoned and self.what == "reward" else 1.0
+        return obs, reward, False, self.steps % 10 == 0, {}
+
+
+@pytest.mark.parametrize("what, value, match", [
+    ("observation", float("nan"), "nan or inf observations"),
+    ("reward", float("inf"), "nan or inf rewards"),
+    ("reward", 1e30, "the loss or its gradient became non-finite"),
+])
+def test_non_finite_numbers_stop_training_and_name_their_source(tmp_path, what, value, match):
+    from pufferlib.exceptions import NonFiniteError
+
+    creator = lambda: GymnasiumPufferEnv(env=EpisodeStats(Poisoned(what, value)))  # noqa: E731
+    trainer = build(creator, num_envs=4, tmp_path=tmp_path, batch_size=64, minibatch_size=32,
+                    bptt_horizon=4)
+    trainer.save_checkpoint()
+    saved = load_weights(trainer.exp_dir)
+    with pytest.raises(NonFiniteError, match=match):
+        trainer.run(progress=False)
+    assert all(torch.isfinite(p).all() for p in trainer.policy.parameters())
+    # Nothing non-finite was saved: the last save is the one made before.
+    assert all(torch.equal(saved[k], v) for k, v in load_weights(trainer.exp_dir).items())
+    trainer.vecenv.close()
+
+
+# ---------------------------------------------------------------------------------------
+# A run from Python is a run folder like any other
+
+
+def test_a_python_run_records_its_folder_and_refuses_to_overwrite_another(tmp_path):
+    from pufferlib.environments.ocean.squared import SquaredNative
+    from pufferlib.plot import plot_runs
+
+    def run(exp_id=None, **kwargs):
+        vecenv = pufferlib.vector.make(SquaredNative, env_kwargs={"num_envs": 16})
+        policy = pufferlib.models.Default(vecenv.driver_env, hidden_size=16)
+        config = small_config(data_dir=str(tmp_path), total_timesteps=1024, batch_size=512,
+                              minibatch_size=128)
+        trainer = Trainer(vecenv, policy, config, exp_id=exp_id, **kwargs)
+        trainer.run(progress=False)
+        return trainer.close()
+
+    folder = run("mine")
+    saved = json.loads((folder / "config.json").read_text())
+    assert saved["env_spec"] == "pufferlib.environments.ocean.squared:SquaredNative" and saved["env"] == {
+        "num_envs": 16}
+    assert (folder / "metrics.jsonl").read_text().count("\n") >= 2
+    assert plot_runs([folder], tmp_path / "curve.png").is_file()
+    with pytest.raises(APIUsageError, match="already holds a run"):
+        run("mine")
+    assert run("mine", exist_ok=True) == folder
+    assert run() != run()  # no exp_id: a fresh folder each time

@@ -38,21 +38,22 @@ class EnvironmentSetupError(RuntimeError):
 
     ``package`` is the pufferlib extra that installs it (``atari``, ``ray``, ...) or, for a
     Gymnasium id, the id (the cause then carries Gymnasium's own install hint). ``purpose`` says
-    what needed it (e.g. "the Ray backend").
+    what needed it (e.g. "the Ray backend"); ``hint`` replaces the extra's install command.
     """
 
-    def __init__(self, e: BaseException | None, package: str, purpose: str = ""):
+    def __init__(self, e: BaseException | None, package: str, purpose: str = "", hint: str | None = None):
         self.e = e
         self.package = package
         self.purpose = purpose
+        self.hint = hint
         cause = "" if e is None else f" ({type(e).__name__}: {e})"
         what = f"{purpose} needs the `{package}` extra" if purpose else f"{package}: a dependency is missing"
-        message = f"{what}{cause}. {install_hint(package)}".strip()
+        message = f"{what}{cause}. {install_hint(package) if hint is None else hint}".strip()
         self.message = message
         super().__init__(message)
 
     def __reduce__(self):
-        return type(self), (self.e, self.package, self.purpose)
+        return type(self), (self.e, self.package, self.purpose, self.hint)
 
 
 # Extras whose packages pin stale versions of numpy/gym/gymnasium but run on ours: pip installs

@@ -119,10 +119,11 @@ class Trainer:
     ``<data_dir>/<exp_id>/`` that checkpoints go to (default: a fresh ``puffer-DATE-TIME-XXXX``).
     ``loggers`` receive the metrics of every update. With ``record`` (the default) the trainer
     also writes the folder's ``metrics.jsonl`` and a ``config.json`` (``folders.python_run_config``)
-    once it starts learning, so ``puffer plot`` and ``puffer eval`` can read the run. A folder that
-    already holds a run is an ``APIUsageError`` unless ``exist_ok`` (to resume it, or to write
-    over it). The trainer seeds torch's RNG and resets the vecenv with ``config.seed``; seed it
-    before building the policy too (``seed_everything``) for fully reproducible runs.
+    once it starts learning, so ``puffer plot`` and ``puffer eval`` can read the run. Writing into a
+    folder that already holds a run is an ``APIUsageError`` (before anything is written), unless
+    the trainer resumed from it (``load_checkpoint``) or ``exist_ok``. The trainer seeds torch's
+    RNG and resets the vecenv with ``config.seed``; seed it before building the policy too
+    (``seed_everything``) for fully reproducible runs.
     """
 
     def __init__(self, vecenv: Any, policy: nn.Module, config: TrainConfig | None = None,
@@ -134,9 +135,7 @@ class Trainer:
         self.exp_dir = Path(cfg.data_dir) / self.exp_id
         self.loggers = list(loggers)
         self.record = record and distributed.rank() == 0
-        if self.record and not exist_ok and folders.holds_run(self.exp_dir):
-            raise APIUsageError(f"{self.exp_dir} already holds a run: pass another exp_id (or none, for a "
-                                "fresh one), or exist_ok=True to resume it or write over it.")
+        self._folder_checked = exist_ok
         self._recording = False
         if cfg.torch_threads:
             torch.set_num_threads(cfg.torch_threads)
@@ -352,6 +351,7 @@ class Trainer:
     def report(self) -> dict[str, float]:
         """This update's metrics to every logger, and a checkpoint when one is due."""
         if self.record and not self._recording:
+            self._check_folder()
             self._start_recording()
         self.stats = self.episode_log.take_means() or self.stats
         now = time.perf_counter()
@@ -364,6 +364,14 @@ class Trainer:
         if self.rank == 0 and self.checkpoint_due():
             self.save_checkpoint()
         return metrics
+
+    def _check_folder(self) -> None:
+        """Refuse to write into another run's folder (once, before the first write)."""
+        if not self._folder_checked and folders.holds_run(self.exp_dir):
+            raise APIUsageError(f"{self.exp_dir} already holds a run: pass another exp_id (or none, for a "
+                                "fresh one), load_checkpoint() it to resume, or exist_ok=True to write over "
+                                "it.")
+        self._folder_checked = True
 
     def _start_recording(self) -> None:
         """The run folder's ``metrics.jsonl`` (appended to: a resumed run continues it) and, unless the
@@ -504,6 +512,7 @@ class Trainer:
             "wall_time": self.elapsed_before + time.perf_counter() - self.start_time,
             "scores": self.episode_log.state_dict(),
         }
+        self._check_folder()
         score = self.score()
         new_best = math.isfinite(score) and score > self.best_score
         if new_best:
@@ -520,6 +529,8 @@ class Trainer:
         weights) is an ``APIUsageError`` naming the file.
         """
         state = checkpoint.load_trainer_state(path, self.policy, self.device)
+        if folders.run_folder(path).resolve() == self.exp_dir.resolve():
+            self._folder_checked = True  # continuing the run in its own folder
         checkpoint.load_optimizer(self.optimizer, state["optimizer"], path)
         self.global_step = self.start_step = self._rollout_start_step = int(state["global_step"])
         self.update = int(state["update"])

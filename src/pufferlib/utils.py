@@ -29,7 +29,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from types import ModuleType
 from typing import Any
 
-from pufferlib.exceptions import EnvironmentSetupError
+from pufferlib.exceptions import EnvironmentSetupError, install_hint
 
 __all__ = [
     "Profiler",
@@ -227,10 +227,13 @@ def install_and_import(package: str) -> ModuleType:
     1.0 ran ``pip install`` when the import failed; this raises ``EnvironmentSetupError``
     naming the extra to install instead, so importing never changes the environment.
     """
+    name = package.rsplit(".", 1)[-1]
     try:
         return importlib.import_module(package)
     except ImportError as e:
-        raise EnvironmentSetupError(e, package.rsplit(".", 1)[-1]) from e
+        binding = package.startswith("pufferlib.environments.")
+        raise EnvironmentSetupError(e, name, hint=None if binding and install_hint(name) else
+                                    f"Install it with: pip install {name}") from e
 
 
 # --------------------------------------------------------------------------------------
