@@ -255,6 +255,7 @@ def runs(tmp_path_factory):
     (lone / "model.pt").write_bytes(model)
     (lone / "checkpoint.pt").write_bytes((folder / "checkpoint.pt").read_bytes())
     (root / "a-file").write_text("not a folder")
+    (root / "empty-folder").mkdir()
     return root
 
 
@@ -285,6 +286,19 @@ BAD_INVOCATIONS = {
     "exp id escaping": ["train", "--env", "squared", "--exp-id", "../outside"],
     "unknown env": ["train", "--env", "no-such-env"],
     "eval without env or checkpoint": ["eval"],
+    "missing checkpoint folder": ["eval", "--checkpoint", "{root}/no-such-run"],
+    "resume of a missing folder": ["train", "--resume", "{root}/no-such-run"],
+    "resume of an empty folder": ["train", "--resume", "{root}/empty-folder"],
+    "video to an unwritable folder": ["eval", "--env", "squared", "--checkpoint", "none", "--video",
+                                      "/proc/no/such/dir/x.gif"],
+    "video of an env without images": ["eval", "--env", "bandit", "--checkpoint", "none", "--video", "b.gif"],
+    "an env name with a typo": ["train", "--env", "sqaured"],
+    "a string learning rate": ["train", "--env", "squared", "--train.learning-rate", "fast"],
+    "a typo in a vec option": ["train", "--env", "squared", "--vec.num-workerz", "2"],
+    "a fractional worker timeout is fine but a negative one is not": ["train", "--env", "squared",
+                                                                     "--vec.timeout", "-2.5"],
+    "an absurd game count": ["train", "--env", "ocean:cartpole", "--env.num-envs", "10000000000"],
+    "reused exp id": ["train", "--env", "squared", "--data-dir", "{root}/data", "--exp-id", "squared-run"],
 }
 
 
@@ -404,3 +418,29 @@ def test_readme_research_loop_commands_parse(capsys):
         assert command == words[0] and config.name == "squared"
     assert "docs/research_loop.png" in text
     assert (Path(__file__).parents[1] / "docs" / "research_loop.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("args, message", [
+    (["eval", "--checkpoint", "nowhere"], "--checkpoint nowhere: no such file or folder"),
+    (["eval", "--env", "bandit", "--checkpoint", "none", "--video", "b.gif"], "cannot render images"),
+    (["train", "--env", "sqaured"], "did you mean squared?"),
+    (["train", "--env", "squared", "--vec.num-workerz", "2"], "did you mean --vec.num-workers?"),
+])
+def test_mistakes_name_the_fix(capsys, args, message):
+    code, _, err = run_main(capsys, *args)
+    assert code != 0 and message in " ".join(err.split()), err
+
+
+def test_reusing_an_exp_id_keeps_the_first_run(runs, capsys):
+    folder = runs / "data" / "squared-run"
+    before = (folder / "model.pt").read_bytes()
+    code, _, err = run_main(capsys, "train", "--env", "squared", "--data-dir", str(runs / "data"), "--exp-id",
+                            "squared-run", "--progress", "none", "--train.total-timesteps", "1024")
+    assert code == 1 and "already holds a run: continue it with --resume" in err
+    assert (folder / "model.pt").read_bytes() == before
+
+
+def test_the_old_vec_num_envs_flag_still_works_and_says_its_new_name(capsys, tmp_path):
+    command, config, _ = cli.parse_command(["train", "--env", "squared", "--vec.num-envs", "4"])
+    assert config.vec.num_copies == 4
+    assert "--vec.num-envs is now --vec.num-copies" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -541,3 +542,38 @@ def test_breakout_and_pong_beat_random_play(name, margin, tmp_path):
     policy, config = train_shipped(name, tmp_path)
     random, trained = play_stats(config, None, 3000), play_stats(config, policy, 3000)
     assert trained["score"] >= margin * random["score"] + 0.1
+
+
+# -- evaluation and the compiled-kernel cache ------------------------------------------------
+
+
+def test_evaluating_many_games_counts_the_same_episodes_as_one_game():
+    """The first episodes to finish among 64 games are the short ones; evaluation must not favour them."""
+    from pufferlib import run
+
+    lengths = {}
+    for games in (1, 64):
+        config = run.load("ocean:cartpole", overrides={"env": {"num_envs": games}})
+        result = run.evaluate(config, checkpoint=None, episodes=60)
+        assert len(result.episodes) == 60
+        lengths[games] = result.means()["episode_length"]
+    assert abs(lengths[64] - lengths[1]) < 0.25 * lengths[1], lengths
+
+
+def test_a_damaged_numba_cache_is_deleted_and_the_kernels_compiled_again(tmp_path):
+    code = ("import warnings\nfrom pufferlib.environments import ocean\n"
+            "with warnings.catch_warnings(record=True) as caught:\n"
+            "    warnings.simplefilter('always')\n"
+            "    ocean.make_env('pong', num_envs=2).reset(seed=0)\n"
+            "print([str(w.message) for w in caught if 'cache' in str(w.message)])\n")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert first.returncode == 0, first.stderr
+    index = list(tmp_path.rglob("*.nbi"))
+    assert index
+    for path in index:
+        path.write_bytes(path.read_bytes()[:20])  # torn by a crash
+    second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                            env=env)
+    assert second.returncode == 0, second.stderr
+    assert "was unreadable" in second.stdout and "compiled again" in second.stdout

@@ -13,7 +13,7 @@ import torch
 
 from pufferlib import experiment, plot
 from pufferlib.dashboard import Dashboard
-from pufferlib.rollout import greedy_action
+from pufferlib.distributions import greedy_action
 
 
 def puffer(*args: str, timeout: int = 240) -> subprocess.CompletedProcess:
@@ -59,6 +59,16 @@ def test_seeds_of_one_configuration_are_one_curve_with_a_band(runs, tmp_path):
     single = imageio.imread(plot.plot_runs([runs / "seeds" / "seed-1"], tmp_path / "one.png",
                                            size=(1000, 400)))
     assert non_blank(image) > non_blank(single)
+
+
+def test_a_seed_run_again_is_its_own_curve_not_a_second_seed(runs, tmp_path):
+    config = experiment.load_config("squared")
+    config["train"].update(total_timesteps=8192, seed=1, data_dir=str(tmp_path))
+    experiment.run_training(config, "long", progress="none")  # the configuration of seeds/, seed 1, longer
+    members = [runs / "seeds" / "seed-1", runs / "seeds" / "seed-2", tmp_path / "long"]
+    groups, names = plot.seed_groups(members)
+    assert sorted(len(group) for group in groups.values()) == [1, 2]
+    assert sorted(names.values()) == ["long", "seeds"]  # two seeds of seeds/, and the longer run apart
 
 
 def test_every_run_draws_its_curve_beside_its_checkpoint(runs):

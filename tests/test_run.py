@@ -259,3 +259,77 @@ def test_the_console_script_imports_the_users_module_from_the_current_folder(tmp
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "gridworld:make_env: 3 episodes | episode_length 5" in result.stdout
+
+
+# ---------------------------------------------------------------------------------------
+# Every way a run stops saves it
+
+
+def _wait_for(path: Path, process: subprocess.Popen, seconds: float = 180) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not (path.is_file() and path.read_text()):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.1)
+
+
+def test_two_sigterms_in_a_row_still_leave_a_complete_final_save(tmp_path):
+    import signal
+    import time
+
+    import torch
+
+    args = [sys.executable, "-m", "pufferlib", "train", "--env", "squared", "--data-dir", str(tmp_path),
+            "--exp-id", "stopped", "--progress", "none", "--train.total-timesteps", "10_000_000",
+            "--train.checkpoint-seconds", "0", "--train.checkpoint-interval", "0"]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(tmp_path / "stopped" / "metrics.jsonl", process)
+    process.send_signal(signal.SIGTERM)
+    time.sleep(0.01)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 143, err
+    state = torch.load(tmp_path / "stopped" / "checkpoint.pt", weights_only=True)
+    assert state["global_step"] > 0 and "checkpoint saved" in err
+
+
+class HangsAfter:
+    """A Gymnasium env whose step sleeps forever after ``steps`` steps (a stuck simulator)."""
+
+    def __new__(cls, steps: int = 300):
+        import time
+
+        import gymnasium as gym
+        import numpy as np
+
+        class Hanging(gym.Env):
+            observation_space = gym.spaces.Box(0, 1, (2,), np.float32)
+            action_space = gym.spaces.Discrete(2)
+
+            total = 0
+
+            def reset(self, seed=None, options=None):
+                return np.zeros(2, np.float32), {}
+
+            def step(self, action):
+                self.total += 1
+                if self.total > steps:
+                    time.sleep(3600)
+                return np.zeros(2, np.float32), 0.0, False, self.total % 20 == 0, {}
+
+        return Hanging()
+
+
+def test_a_stuck_worker_stops_the_run_with_a_saved_checkpoint(tmp_path):
+    from pufferlib.vector.workers import WorkerTimeoutError
+
+    config = run.load("test_run:HangsAfter", overrides={
+        "vec": {"backend": "multiprocessing", "num_copies": 2, "num_workers": 2, "timeout": 3.0},
+        "train": {"total_timesteps": 100_000, "batch_size": 64, "minibatch_size": 32, "bptt_horizon": 4,
+                  "data_dir": str(tmp_path)}})
+    with pytest.raises(WorkerTimeoutError):
+        run.train(config, "stuck", progress="none")
+    import torch
+
+    assert torch.load(tmp_path / "stuck" / "checkpoint.pt", weights_only=True)["global_step"] >= 64
