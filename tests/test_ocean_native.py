@@ -16,16 +16,12 @@ import pufferlib.vector
 from pufferlib.environments import ocean
 from pufferlib.environments.ocean.environment import NATIVE_ENVS
 from pufferlib.environments.ocean.native import (
-    Breakout,
     CartPole,
     Connect4,
     NativeEnv,
-    Pong,
     Snake,
-    breakout,
     cartpole,
     connect4,
-    pong,
     snake,
 )
 from pufferlib.exceptions import APIUsageError
@@ -418,60 +414,6 @@ def test_snakes_share_a_grid_and_see_each_other():
     assert not terminals[0] and terminals[1] and rewards[1] == -1.0
 
 
-def test_breakout_breaks_bricks_and_loses_lives():
-    env = Breakout(num_envs=1)
-    env.reset(seed=0)
-    state = env.state[0]
-    bottom = breakout.BRICK_TOP + env.brick_rows * breakout.BRICK_HEIGHT
-    state[breakout.BALL_X], state[breakout.BALL_Y] = 3.5, bottom + 0.1
-    state[breakout.BALL_VX], state[breakout.BALL_VY] = 0.0, -env.ball_speed
-    _, rewards, _, _, _ = env.step(np.array([0]))
-    assert rewards[0] == 1.0 and state[breakout.BALL_VY] > 0
-    assert (
-        env.bricks[0].sum() == env.bricks.shape[1] - 1
-        and env.observations[0, 6:].sum() == env.bricks[0].sum()
-    )
-    # A ball under the paddle's line, away from the paddle, is lost.
-    state[breakout.PADDLE_X] = 1.0
-    state[breakout.BALL_X], state[breakout.BALL_Y] = 10.0, breakout.HEIGHT - 0.1
-    state[breakout.BALL_VX], state[breakout.BALL_VY] = 0.0, env.ball_speed
-    env.step(np.array([0]))
-    assert state[breakout.LIVES] == env.lives - 1 and state[breakout.BALL_Y] == breakout.SERVE_Y
-    # The paddle returns the ball.
-    state[breakout.PADDLE_X] = 6.0
-    state[breakout.BALL_X], state[breakout.BALL_Y] = 6.0, breakout.PADDLE_Y - 0.1
-    state[breakout.BALL_VX], state[breakout.BALL_VY] = 0.0, env.ball_speed
-    env.step(np.array([0]))
-    assert state[breakout.BALL_VY] < 0 and state[breakout.LIVES] == env.lives - 1
-
-
-def test_pong_points_and_returns():
-    env = Pong(num_envs=1, points_to_win=2)
-    env.reset(seed=0)
-    state = env.state[0]
-
-    def ball(x, y, vx, vy):
-        state[pong.BALL_X], state[pong.BALL_Y], state[pong.BALL_VX], state[pong.BALL_VY] = x, y, vx, vy
-
-    state[pong.OPPONENT_Y] = 1.0
-    ball(pong.WIDTH - 0.1, 10.0, env.ball_speed, 0.0)  # past the opponent, far from its paddle
-    _, rewards, terminals, _, _ = env.step(np.array([0]))
-    assert rewards[0] == 1.0 and not terminals[0] and state[pong.POINTS_FOR] == 1
-    state[pong.AGENT_Y] = 6.0
-    ball(0.1, 6.0, -env.ball_speed, 0.0)  # onto the agent's paddle
-    _, rewards, _, _, _ = env.step(np.array([0]))
-    assert rewards[0] == 0.0 and state[pong.BALL_VX] > 0
-    state[pong.AGENT_Y] = 1.0
-    ball(0.1, 10.0, -env.ball_speed, 0.0)  # the agent misses
-    _, rewards, _, _, _ = env.step(np.array([0]))
-    assert rewards[0] == -1.0
-    state[pong.OPPONENT_Y] = 1.0
-    ball(pong.WIDTH - 0.1, 10.0, env.ball_speed, 0.0)
-    _, rewards, terminals, _, _ = env.step(np.array([0]))
-    assert rewards[0] == 1.0 and terminals[0]  # 2 - 1: the episode is over and restarted
-    assert env.log[0, 0] == 1 and env.log[0, 3] == pytest.approx(2 / 3) and state[pong.POINTS_FOR] == 0
-
-
 def test_connect4_wins_illegal_moves_and_the_opponent():
     env = Connect4(num_envs=1)
     env.reset(seed=0)
@@ -621,15 +563,6 @@ def test_snake_grows(tmp_path):
     random, trained = play_stats(config, None, 1000), play_stats(config, policy, 1000)
     assert trained["score"] >= random["score"] + 0.8  # final length: random snakes stay ~1.3 long
     assert trained["episode_length"] >= 3 * random["episode_length"]
-
-
-@pytest.mark.slow
-@pytest.mark.timeout(900)
-@pytest.mark.parametrize("name, margin", [("breakout", 2.0), ("pong", 2.0)])
-def test_breakout_and_pong_beat_random_play(name, margin, tmp_path):
-    policy, config = train_shipped(name, tmp_path)
-    random, trained = play_stats(config, None, 3000), play_stats(config, policy, 3000)
-    assert trained["score"] >= margin * random["score"] + 0.1
 
 
 @pytest.mark.slow
