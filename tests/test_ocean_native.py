@@ -504,12 +504,16 @@ def shipped_config(name: str) -> dict:
     } | {"env_name": table["env_name"]}
 
 
-def train_shipped(name: str, tmp_path):
+def train_shipped(name: str, tmp_path, total_timesteps: int | None = None):
+    """Train ``name`` with its shipped configuration (for ``total_timesteps`` instead of the
+    table's budget, if given)."""
     import torch  # noqa: F401 (only the learning tests need torch)
 
     from pufferlib.trainer import TrainConfig, Trainer, seed_everything
 
     config = shipped_config(name)
+    if total_timesteps is not None:
+        config["train"]["total_timesteps"] = total_timesteps
     seed_everything(config["train"]["seed"])
     vecenv = pufferlib.vector.make(
         ocean.env_creator(config["env_name"]), env_kwargs=config["env"], num_envs=config["vec"]["num_envs"]

@@ -210,8 +210,10 @@ def test_replays_the_c_game_with_its_two_observation_fixes(fixture, kwargs):
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_pong_learns_to_beat_random_play(tmp_path):
+    """The shipped ["ocean:pong"] configuration, trained for 800_000 steps (its table's budget
+    is 3.0's reference budget), beats random play by a clear margin."""
     from test_ocean_native import play_stats, train_shipped
 
-    policy, config = train_shipped("pong", tmp_path)
+    policy, config = train_shipped("pong", tmp_path, total_timesteps=800_000)
     random, trained = play_stats(config, None, 2000), play_stats(config, policy, 2000)
-    assert trained["score"] >= random["score"] + 5
+    assert trained["score"] >= random["score"] + 10, (random, trained)

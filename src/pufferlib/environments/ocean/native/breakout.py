@@ -9,9 +9,9 @@ slides along y = ``height - paddle_height - 10``; the ball is a ``ball_width x b
 
 Every agent step runs ``frameskip`` (4) frames with the same action. In a frame:
 
-- A new ball (``balls_fired`` 0) is fired first: from ``(paddle centre - ball_width // 2,
-  height // 2 - 30)`` at 256 px/s, 3.25ths of pi... that is ``pi / 3.25`` from vertical, down,
-  to the left when ``rand() % 2 == 0``; the discrete action is ignored in that frame.
+- A new ball waits at ``(paddle centre - ball_width // 2, height // 2 - 30)`` (``balls_fired``
+  0); its first frame fires it at 256 px/s (a frame is 1/60 s), ``pi / 3.25`` from vertical,
+  downwards, to the left when ``rand() % 2 == 0``, and ignores a discrete action.
 - The paddle moves by ``act * 620 / 60`` px (``act`` -1 for action 1 LEFT, +1 for 2 RIGHT, 0
   for 0 NOOP; with ``continuous`` the action itself, clipped to [-1, 1], also while firing)
   and is kept inside the field.
