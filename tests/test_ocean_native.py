@@ -39,6 +39,7 @@ SMALL = {  # small but complete settings, so the tests stay quick
     "pong": {},
     "connect4": {},
     "target": {"num_agents": 3, "num_goals": 2},
+    "boids": {"num_boids": 5, "avoid_factor": 1.0},
 }
 
 
