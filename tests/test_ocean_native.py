@@ -40,6 +40,7 @@ SMALL = {  # small but complete settings, so the tests stay quick
     "connect4": {},
     "target": {"num_agents": 3, "num_goals": 2},
     "boids": {"num_boids": 5, "avoid_factor": 1.0},
+    "trash_pickup": {"grid_size": 8, "num_trash": 6, "max_steps": 50, "agent_sight_range": 3},
 }
 
 

@@ -121,6 +121,7 @@ NATIVE_GAMES: dict[str, tuple[str, dict[str, Any]]] = {
     "connect4": ("connect4:Connect4", {}),
     "target": ("target:Target", {}),
     "boids": ("boids:Boids", {}),
+    "trash_pickup": ("trash_pickup:TrashPickup", {}),
 }
 NATIVE_ENVS = tuple(NATIVE_GAMES)
 
