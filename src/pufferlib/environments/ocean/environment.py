@@ -122,6 +122,7 @@ NATIVE_GAMES: dict[str, tuple[str, dict[str, Any]]] = {
     "target": ("target:Target", {}),
     "boids": ("boids:Boids", {}),
     "trash_pickup": ("trash_pickup:TrashPickup", {}),
+    "convert": ("convert:Convert", {}),
 }
 NATIVE_ENVS = tuple(NATIVE_GAMES)
 
