@@ -12,8 +12,11 @@ sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/: test_ocean_native'
 from test_ocean_native import play_stats, shipped_config  # noqa: E402
 
 
-def train(name: str, steps: int, tmp_path: Path, **train_overrides: Any) -> tuple[Any, dict]:
-    """Train ``ocean:NAME``'s shipped configuration for ``steps`` agent steps; (policy, config)."""
+def train(
+    name: str, steps: int, tmp_path: Path, env: dict | None = None, **train_overrides: Any
+) -> tuple[Any, dict]:
+    """Train ``ocean:NAME``'s shipped configuration for ``steps`` agent steps, with ``env`` and
+    ``train_overrides`` over its env and train sections; (policy, the configuration used)."""
     import torch  # noqa: F401 (only the learning tests need torch)
 
     import pufferlib.vector
@@ -22,6 +25,7 @@ def train(name: str, steps: int, tmp_path: Path, **train_overrides: Any) -> tupl
 
     config = shipped_config(name)
     config["train"].update(total_timesteps=steps, **train_overrides)
+    config["env"].update(env or {})
     seed_everything(config["train"]["seed"])
     vecenv = pufferlib.vector.make(
         ocean.env_creator(config["env_name"]), env_kwargs=config["env"], num_envs=config["vec"]["num_envs"]
