@@ -3,9 +3,6 @@ game, learning."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from replay import first_mismatch, replay
@@ -13,8 +10,6 @@ from replay import first_mismatch, replay
 from pufferlib.environments import ocean
 from pufferlib.environments.ocean.native import trash_pickup as tp
 from pufferlib.exceptions import APIUsageError
-
-sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/: the shared learning helpers
 
 UP, DOWN, LEFT, RIGHT = range(4)
 
@@ -141,8 +136,8 @@ def test_bad_arguments_and_actions():
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_learns_to_collect_trash(tmp_path):
-    from test_ocean_native import play_stats, train_shipped  # noqa: PLC0415 (torch: slow tests only)
+    from short_training import play_stats, train
 
-    policy, config = train_shipped("trash_pickup", tmp_path)
-    random, trained = play_stats(config, None, 2000), play_stats(config, policy, 2000)
-    assert trained["score"] >= 1.5 * random["score"]
+    policy, config = train("trash_pickup", 600_000, tmp_path)
+    random, trained = play_stats(config, None, 1500), play_stats(config, policy, 1500)
+    assert trained["score"] >= 1.3 * random["score"]  # pieces picked up per episode: ~15 at random
