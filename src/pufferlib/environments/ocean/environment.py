@@ -121,6 +121,10 @@ NATIVE_GAMES: dict[str, tuple[str, dict[str, Any]]] = {
     "connect4": ("connect4:Connect4", {}),
     "tetris": ("tetris:Tetris", {}),
     "freeway": ("freeway:Freeway", {}),
+    "target": ("target:Target", {}),
+    "boids": ("boids:Boids", {}),
+    "trash_pickup": ("trash_pickup:TrashPickup", {}),
+    "convert": ("convert:Convert", {}),
 }
 NATIVE_ENVS = tuple(NATIVE_GAMES)
 
