@@ -1,6 +1,7 @@
 """Checkers against a scripted random opponent: a port of PufferLib 3.0's ``puffer_checkers``.
 
-The board is ``size x size`` (default 8). The agent's pieces ("blue", pawns ``1``, kings
+The board is ``size x size`` (default 8, at least 7: three rows of pieces a side and a row
+between them). The agent's pieces ("blue", pawns ``1``, kings
 ``2``) start on the dark squares (``(row + col)`` odd) of rows 0-2 and move down (toward
 higher rows); the opponent's ("red", pawns ``3``, kings ``4``) start on rows
 ``size - 3 .. size - 1`` and move up. The side to move is blue first.
@@ -41,8 +42,8 @@ Differences from PufferLib 3.0:
   reward, and the reset clears both: the trainer never sees the end of a game or its +-1.
   Here the step that ends a game reports ``terminals = True`` and the final reward.
 - 3.0's opponent calls ``srand(time(NULL))`` before every move, so within one wall-clock
-  second every move probes the squares in the same order (and each games' outcome depends
-  on the time of day). Here it draws from the game's own generator: a game's course depends
+  second every move probes the squares in the same order (and a game's course depends on
+  the time of day). Here it draws from the game's own generator: a game's course depends
   only on its seed and actions.
 - 3.0 logs only the last step's reward as ``episode_return``; here it is the episode's sum.
 - 3.0 declares the observations ``Box(0, 1)``; the cells hold 0-4, so here it is ``Box(0, 4)``.
@@ -50,7 +51,8 @@ Differences from PufferLib 3.0:
 Rules kept from 3.0 as they play: the forced-capture test looks only forward (a king's
 backward jump is legal but never forced), and it is cached: after a jump that ends a turn,
 the new side's first move (and the game-over test after the jump) reuse the jumping side's
-"no capture" answer, so that move is not forced to capture.
+"no capture" answer, so that move is not forced to capture, and a side left with captures
+but no plain move then loses.
 """
 
 from __future__ import annotations
