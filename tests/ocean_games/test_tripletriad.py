@@ -8,6 +8,7 @@ cell (it draws ``rand() % count`` for each); ``set_hands`` sets the cards.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from replay import first_mismatch, load
 
 from pufferlib.environments.ocean.native import tripletriad
@@ -204,3 +205,25 @@ def test_replays_the_c_game_step_for_step():
     assert env.rng[0, 0] == len(data["tape"])  # every random number drawn, no more
     assert ends >= 100 and truncated_games >= 5 and late_ends >= 1
     assert tripletriad.MAX_EPISODE_LENGTH == 30
+
+
+# -- learning -------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_learns_to_play_and_beat_the_random_opponent(tmp_path, monkeypatch):
+    """The shipped ``ocean:tripletriad`` settings with a 400k-step budget (about 40 s on one
+    core): random play mostly runs out of time; the trained policy selects and places cards,
+    finishes its games and wins more of them."""
+    import test_ocean_native
+
+    config = test_ocean_native.shipped_config("tripletriad")
+    config["train"]["total_timesteps"] = 400_000
+    monkeypatch.setattr(test_ocean_native, "shipped_config", lambda name: config)
+    policy, config = test_ocean_native.train_shipped("tripletriad", tmp_path)
+    random = test_ocean_native.play_stats(config, None, 300)
+    trained = test_ocean_native.play_stats(config, policy, 300)
+    assert random["episode_length"] > 28 and random["score"] < 4.8
+    assert trained["episode_length"] < 0.8 * random["episode_length"]
+    assert trained["score"] >= random["score"] + 0.4 and trained["perf"] >= random["perf"] + 0.15
