@@ -37,6 +37,8 @@ SMALL = {  # small but complete settings, so the tests stay quick
     "boids": {"num_boids": 5, "avoid_factor": 1.0},
     "trash_pickup": {"grid_size": 8, "num_trash": 6, "max_steps": 50, "agent_sight_range": 3},
     "convert": {"num_agents": 6, "num_factories": 8, "num_resources": 3, "width": 600, "height": 400},
+    "checkers": {},
+    "tripletriad": {},
 }
 
 

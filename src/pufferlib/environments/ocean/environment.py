@@ -125,6 +125,8 @@ NATIVE_GAMES: dict[str, tuple[str, dict[str, Any]]] = {
     "boids": ("boids:Boids", {}),
     "trash_pickup": ("trash_pickup:TrashPickup", {}),
     "convert": ("convert:Convert", {}),
+    "checkers": ("checkers:Checkers", {}),
+    "tripletriad": ("tripletriad:TripleTriad", {}),
 }
 NATIVE_ENVS = tuple(NATIVE_GAMES)
 
