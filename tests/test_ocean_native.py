@@ -39,6 +39,7 @@ SMALL = {  # small but complete settings, so the tests stay quick
     "pong": {},
     "connect4": {},
     "blastar": {"lives": 1},
+    "pacman": {},
 }
 
 
