@@ -14,9 +14,9 @@ down 12 pixels a step), and the player is held in a "status beam" (cannot move) 
 bullet leaves the screen or hits. A bullet that hits the enemy while the player is below it
 kills it (score + 1, kill streak + 1); the enemy then explodes for 30 steps and comes back,
 with probability 0.9 at x = -16 and a random height (else where it died). A hit by the enemy's
-bullet or a collision with the enemy ship costs a life and freezes the player for 30 steps
-(kill streak 0); a collision also explodes the enemy (30 more steps) and sends it to x = -16
-at a random height. During explosions nothing else moves and the reward is 0.
+bullet or a collision with the enemy ship costs a life, freezes the player for 30 steps (kill
+streak 0) and sends the enemy back to x = -16 at a random height; a collision also explodes the
+enemy (30 more steps). During explosions nothing else moves and the reward is 0.
 
 Rewards (float32, as 3.0 computes them): 0.0005 for firing a new bullet, 1.5 plus
 ``4.5 * (1 - enemy_x / 640)`` for a kill (3.5 instead of 4.5 if the enemy wrapped around this
@@ -27,7 +27,7 @@ the enemy and more than 4.8 pixels off its centre line, and is 0 while the playe
 right half of the screen.
 
 Episode end (terminal): no lives left (``lives``, 10) or more than 50 kills. There is no time
-limit (as in 3.0).
+limit (as in 3.0): a player who keeps above the enemy is never attacked, and plays on.
 
 Observations (float32, 10): player x / 640, player y / 480, enemy x / 640, enemy y / 480,
 then the player's bullet (x / 640, y / 480, 1) and the enemy's bullet (x / 640, y / 480, 1),
