@@ -39,6 +39,8 @@ SMALL = {  # small but complete settings, so the tests stay quick
     "convert": {"num_agents": 6, "num_factories": 8, "num_resources": 3, "width": 600, "height": 400},
     "checkers": {},
     "tripletriad": {},
+    "blastar": {"lives": 1},
+    "pacman": {},
 }
 
 

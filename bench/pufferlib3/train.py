@@ -43,8 +43,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", default=None, help="JSON lines file to append to")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (ours default to 1)")
+    parser.add_argument("--save-policy", default=None, metavar="NPZ",
+                        help="save the trained policy's parameters (numpy arrays, for peer_policy.py)")
     args = parser.parse_args()
     out = os.path.abspath(args.out) if args.out else None
+    save = os.path.abspath(args.save_policy) if args.save_policy else None
     os.chdir(tempfile.mkdtemp(prefix="pufferlib3-train-"))  # 3.0's import writes a `resources` link
     sys.argv = [sys.argv[0]]  # 3.0's load_config parses sys.argv
     import torch
@@ -91,6 +94,9 @@ def main() -> None:
         rounds += 1
     logs = trainer.mean_and_log() or {}
     emit({"final": True, "step": int(trainer.global_step), "wall": train_wall, **environment(logs)})
+    if save:
+        np.savez(save, **{k.replace("module.", ""): v.detach().cpu().numpy()
+                          for k, v in policy.state_dict().items()})
     trainer.vecenv.close()
     trainer.utilization.stop()
 

@@ -127,6 +127,8 @@ NATIVE_GAMES: dict[str, tuple[str, dict[str, Any]]] = {
     "convert": ("convert:Convert", {}),
     "checkers": ("checkers:Checkers", {}),
     "tripletriad": ("tripletriad:TripleTriad", {}),
+    "blastar": ("blastar:Blastar", {}),
+    "pacman": ("pacman:Pacman", {}),
 }
 NATIVE_ENVS = tuple(NATIVE_GAMES)
 
