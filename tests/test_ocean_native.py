@@ -38,6 +38,7 @@ SMALL = {  # small but complete settings, so the tests stay quick
     "breakout": {},
     "pong": {},
     "connect4": {},
+    "rware": {"num_requested_shelves": 16},
 }
 
 

@@ -119,6 +119,7 @@ NATIVE_GAMES: dict[str, tuple[str, dict[str, Any]]] = {
     "breakout": ("breakout:Breakout", {}),
     "pong": ("pong:Pong", {}),
     "connect4": ("connect4:Connect4", {}),
+    "rware": ("rware:Rware", {}),
 }
 NATIVE_ENVS = tuple(NATIVE_GAMES)
 
