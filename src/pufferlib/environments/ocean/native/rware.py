@@ -52,8 +52,11 @@ Differences from PufferLib 3.0
 - *Reset clears the targets.* 3.0 keeps the movement graph (targets, cycles, weights) across a
   reset; here a reset clears it. (3.0 resets once, before any move, so its runs cannot show
   the difference.)
-- *No endless loop.* With two robots on one cell, 3.0's chain weights can grow forever (the
-  C code hangs); here the weight pass stops after ``num_agents + 1`` rounds.
+- *No stall.* With two robots on one cell, 3.0's chain weights can grow without bound: its C
+  code loops until the ints overflow (about 2**31 rounds, then as many countdown steps; its own
+  trainer, on its rware.ini, stalled this way for over 30 minutes at 1.6M steps). Here the
+  weight pass stops after ``num_agents + 1`` rounds, so in such a warehouse the weights, and
+  maybe the moves, differ from those 3.0 would reach.
 
 As in 3.0, a reset places robot ``k`` on a random empty cell where no robot stands, counting
 the robots not yet placed at the cells where the previous game left them (cell 0 before the
