@@ -187,6 +187,28 @@ def test_two_robots_on_one_cell_do_not_hang():
     assert (env.cycle[0] == -1).all() and env.weight[0].max() > 3
 
 
+def test_chain_weights_by_walks_equal_3_0s_rounds():
+    """With every robot on its own cell the port weighs chains by walks (``_weigh_chains``);
+    on random target graphs these equal the weights of 3.0's rounds (the general path)."""
+    rng = np.random.default_rng(0)
+    robots = 8
+    for trial in range(300):
+        env = Rware(num_envs=1, num_agents=robots, num_requested_shelves=4)
+        env.reset(seed=trial)
+        cells = rng.choice(40, size=robots, replace=False)  # a 40-cell patch: targets often occupied
+        env.loc[0] = cells
+        env.target[0] = np.where(rng.random(robots) < 0.7, rng.choice(40, size=robots), -1)
+        occupant = np.zeros(env.base.shape[0] + 1, dtype=env._occupant.dtype)
+        occupant[cells] = np.arange(1, robots + 1)
+        results = []
+        for shared in (False, True):
+            rware._build_graph(env.robot_state, env.num_cycles, occupant, 0, shared)
+            results.append((env.cycle[0].copy(), env.weight[0].copy(), int(env.num_cycles[0])))
+        np.testing.assert_array_equal(results[0][0], results[1][0])
+        np.testing.assert_array_equal(results[0][1], results[1][1])
+        assert results[0][2] == results[1][2]
+
+
 def test_observations_show_every_neighbouring_robot_and_none_off_the_map():
     env = warehouse(
         [
