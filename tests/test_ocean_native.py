@@ -41,6 +41,7 @@ SMALL = {  # small but complete settings, so the tests stay quick
     "tripletriad": {},
     "blastar": {"lives": 1},
     "pacman": {},
+    "rware": {"num_requested_shelves": 16},
 }
 
 

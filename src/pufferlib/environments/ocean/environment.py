@@ -129,6 +129,7 @@ NATIVE_GAMES: dict[str, tuple[str, dict[str, Any]]] = {
     "tripletriad": ("tripletriad:TripleTriad", {}),
     "blastar": ("blastar:Blastar", {}),
     "pacman": ("pacman:Pacman", {}),
+    "rware": ("rware:Rware", {}),
 }
 NATIVE_ENVS = tuple(NATIVE_GAMES)
 
