@@ -38,7 +38,7 @@ def far_offsets(env: convert.Convert) -> np.ndarray:
     """Per agent and offset column: whether every factory of that resource is at a squared
     distance of 999999 or more (where 3.0 keeps the previous step's offsets)."""
     resources = env.num_resources
-    agents, factories = env.agents[0], env.factories[0]
+    agents, factories = env.puffers[0], env.factories[0]
     dx = factories[X][None, :] - agents[X][:, None]
     dy = factories[Y][None, :] - agents[Y][:, None]
     dd = dx * dx + dy * dy
@@ -79,8 +79,8 @@ def test_replays_the_c_game_and_always_observes_the_nearest_factories():
 
 def test_conversions_chain_in_factory_order():
     env = make(num_agents=2, num_factories=4, num_resources=2, ones=True)
-    env.agents[0, :, 0] = (500.0, 500.0, 0.0, 0.0)
-    env.agents[0, :, 1] = (1800.0, 100.0, 0.0, 0.0)
+    env.puffers[0, :, 0] = (500.0, 500.0, 0.0, 0.0)
+    env.puffers[0, :, 1] = (1800.0, 100.0, 0.0, 0.0)
     env.items[0, 0] = 0
     env.lengths[0, 0] = 6
     # factories 0 (resource 0) and 1 (resource 1) within reach of puffer 0, 2 and 3 far away
@@ -98,9 +98,9 @@ def test_a_lone_puffer_is_teleported_every_step():
     """rand() % num_agents == 0 always holds for one puffer: it lands on a random pixel."""
     env = make(num_agents=1, num_factories=2, num_resources=1)
     for _ in range(5):
-        env.agents[0, :, 0] = (100.5, 100.5, 0.0, 0.0)
+        env.puffers[0, :, 0] = (100.5, 100.5, 0.0, 0.0)
         env.step(np.array([STILL]))
-        x, y = env.agents[0, X, 0], env.agents[0, Y, 0]
+        x, y = env.puffers[0, X, 0], env.puffers[0, Y, 0]
         assert x == int(x) and y == int(y) and 0 <= x < 1920 and 0 <= y < 1080
 
 
@@ -116,7 +116,7 @@ def test_factories_move_and_bounce_off_the_edges():
 
 def test_observes_the_nearest_factory_of_each_resource_however_far():
     env = make(num_agents=2, num_factories=4, num_resources=2, ones=True)
-    env.agents[0, :, 0] = (20.0, 20.0, np.pi, 0.0)
+    env.puffers[0, :, 0] = (20.0, 20.0, np.pi, 0.0)
     env.items[0, 0] = 1
     env.factories[0, X] = (1900.0, 1000.0, 1800.0, 1890.0)
     env.factories[0, Y] = (1000.0, 1060.0, 1070.0, 1000.0)
@@ -137,7 +137,7 @@ def test_reset_starts_puffers_at_rest():
     for _ in range(5):
         env.step(np.array([(8, 4), (8, 4)]))
     env.reset(seed=3)
-    assert not env.agents[0, 2:].any() and not env.lengths.any()
+    assert not env.puffers[0, 2:].any() and not env.lengths.any()
 
 
 def test_bad_arguments_and_actions():

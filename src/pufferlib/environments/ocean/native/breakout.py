@@ -100,7 +100,7 @@ NO_COLLISION, SIDEWALL, BACKWALL, PADDLE = -4, -3, -2, -1
 LOG_PERF = core.LOG_EXTRA
 
 
-def _paddle_input(actions: np.ndarray, g: int) -> tuple[float, bool, bool]:
+def _paddle_input(actions: np.ndarray, g: int) -> tuple[np.float32, bool, bool]:
     """``(act, continuous, bad)`` for game ``g``'s action (compiled: see the overload)."""
     raise NotImplementedError("_paddle_input runs compiled, inside a Numba kernel")
 
@@ -129,7 +129,7 @@ def _paddle_input_impl(actions, g):
 
 
 @numba.njit(cache=True, inline="always")
-def _serve_position(p: np.ndarray) -> tuple[float, float, float]:
+def _serve_position(p: np.ndarray) -> tuple[np.float32, np.float32, np.float32]:
     """Where every ball starts: ``(paddle x, ball x, ball y)``, computed as 3.0's C does."""
     paddle_w = F32(p[P_PADDLE_W])
     paddle_x = F32(p[P_WIDTH] / 2.0 - np.float64(paddle_w / _TWO))  # C: width / 2.0 - paddle_width / 2
@@ -341,7 +341,7 @@ def step_kernel(
                 elif target == BACKWALL:
                     paddle_w = full_w / _TWO
 
-            lost = y >= paddle_bottom
+            lost = bool(y >= paddle_bottom)
             if lost:
                 balls -= 1
             if balls < 0 or score == 2 * half_max:  # game over: log it and start the next

@@ -194,7 +194,7 @@ def _is_legal(board: np.ndarray, targets: np.ndarray, state: np.ndarray, g: int,
 @numba.njit(cache=True)
 def _make_move(
     board: np.ndarray, targets: np.ndarray, state: np.ndarray, g: int, n: int, action: int
-) -> tuple[float, bool]:
+) -> tuple[np.float32, bool]:
     """Play ``action`` for the side to move (3.0's ``make_move``): (its reward, game over)."""
     square, d = action >> 3, action & 7
     if not _is_legal(board, targets, state, g, square, d):
@@ -245,7 +245,7 @@ def _make_move(
 @numba.njit(cache=True)
 def _scripted_move(
     board: np.ndarray, targets: np.ndarray, state: np.ndarray, rng: np.ndarray, g: int, n: int
-) -> tuple[float, bool, bool]:
+) -> tuple[np.float32, bool, bool]:
     """3.0's random opponent, for the side to move: (reward, game over, whether it moved)."""
     player = state[g, PLAYER]
     enemy = 4 - player
@@ -270,7 +270,7 @@ def _scripted_move(
 
 
 @numba.njit(cache=True)
-def _evaluate(board: np.ndarray, g: int, n: int) -> float:
+def _evaluate(board: np.ndarray, g: int, n: int) -> np.float32:
     """3.0's ``evaluate_position`` (in float32, in its order): blue's material minus red's."""
     score = _F0
     for i in range(n * n):
@@ -360,7 +360,7 @@ def step_kernel(
         returns[g] += reward
         if over:
             won = 1.0 if _winner(board, targets, state, g) == AGENT else 0.0
-            core.log_episode(log, g, returns[g], state[g, TICK], _evaluate(board, g, n))
+            core.log_episode(log, g, returns[g], state[g, TICK], float(_evaluate(board, g, n)))
             log[g, LOG_PERF] += 1.0 if reward > 0 else 0.0
             log[g, LOG_WINRATE] += won
             _start(board, state, returns, g, n)

@@ -255,7 +255,7 @@ class Convert(NativeEnv):
         self.single_action_space = gymnasium.spaces.MultiDiscrete([TURNS, SPEEDS])
         super().__init__(num_envs, render_mode, report_interval, buf)
         games, agents = self.num_envs, self.agents_per_game
-        self.agents = np.zeros((games, 4, agents), np.float32)  # x, y, heading, speed
+        self.puffers = np.zeros((games, 4, agents), np.float32)  # x, y, heading, speed
         self.items = np.zeros((games, agents), np.int64)
         self.lengths = np.zeros((games, agents), np.int64)
         self.factories = np.zeros((games, 3, self.num_factories), np.float32)  # x, y, heading
@@ -263,7 +263,7 @@ class Convert(NativeEnv):
 
     def _step_games(self, actions: np.ndarray, reset_all: bool = False) -> int:
         return step_kernel(
-            self.agents,
+            self.puffers,
             self.items,
             self.lengths,
             self.factories,
@@ -288,7 +288,7 @@ class Convert(NativeEnv):
             grid[row][col] = char
 
         for a in range(min(self.agents_per_game, 64)):
-            put(self.agents[0, X, a], self.agents[0, Y, a], chr(ord("a") + int(self.items[0, a])))
+            put(self.puffers[0, X, a], self.puffers[0, Y, a], chr(ord("a") + int(self.items[0, a])))
         for f in range(self.num_factories):
             put(self.factories[0, X, f], self.factories[0, Y, f], chr(ord("A") + f % self.num_resources))
         return "\n".join("".join(row) for row in grid) + "\n"
@@ -300,6 +300,6 @@ class Convert(NativeEnv):
             x, y = self.factories[0, X, f] / scale, self.factories[0, Y, f] / scale
             draw.fill_rect(image, y - 8, x - 8, 16, 16, draw.COLOURS["food"])
         for a in range(self.agents_per_game):
-            x, y = self.agents[0, X, a] / scale, self.agents[0, Y, a] / scale
+            x, y = self.puffers[0, X, a] / scale, self.puffers[0, Y, a] / scale
             draw.fill_rect(image, y - 2, x - 2, 4, 4, draw.COLOURS["agent"])
         return image

@@ -113,7 +113,8 @@ def _tables() -> tuple:
     ghosts' and Pac-Man's start tiles."""
     open_dirs = np.zeros(HEIGHT * WIDTH, dtype=np.int64)
     pickup = np.full(HEIGHT * WIDTH, -1, dtype=np.int64)
-    power, spawns = [], []
+    power: list[int] = []
+    spawns: list[int] = []
     ghosts = [0] * NUM_GHOSTS
     player = 0
     for y, row in enumerate(MAZE):

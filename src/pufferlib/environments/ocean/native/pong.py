@@ -257,6 +257,18 @@ class Pong(NativeEnv):
     """
 
     LOG_EXTRA_KEYS: ClassVar[tuple[str, ...]] = ("perf",)
+    # The field and its pieces (validated in ``__init__``, in pixels per frame).
+    width: float
+    height: float
+    paddle_width: float
+    paddle_height: float
+    ball_width: float
+    ball_height: float
+    paddle_speed: float
+    ball_initial_speed_x: float
+    ball_initial_speed_y: float
+    ball_speed_y_increment: float
+    ball_max_speed_y: float
 
     def __init__(
         self,

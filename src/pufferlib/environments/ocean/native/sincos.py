@@ -58,7 +58,7 @@ def sincosf(angle: np.float32) -> tuple[np.float32, np.float32]:
     # Quadrant n of the nearest multiple of pi/2 (glibc's scaled conversion), and the remainder.
     n = (np.int32(x * HALF_PI_INV_2_24) + np.int32(0x800000)) >> np.int32(24)
     n = np.int32(0) if magnitude < SMALL else n
-    r = fma(-np.float64(n), HALF_PI, x)
+    r: float = fma(-np.float64(n), HALF_PI, x)  # type: ignore[call-arg]  # (numba intrinsic: typingctx is implicit)
     r = x if magnitude < SMALL else r
     xs = -r if ((n + 1) & 2) != 0 else r  # glibc's sign[n & 3]: -1 in quadrants 1 and 2
     x2 = r * r
@@ -95,4 +95,4 @@ def _libm_sincosf(typingctx, angle):
 @numba.njit(cache=True, inline="always")
 def libm_sincosf(angle: np.float32) -> tuple[np.float32, np.float32]:
     """``(sinf(angle), cosf(angle))`` from the C library's ``sincosf`` (one call)."""
-    return _libm_sincosf(angle)
+    return _libm_sincosf(angle)  # type: ignore[call-arg]  # (numba intrinsic)
