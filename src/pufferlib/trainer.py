@@ -61,10 +61,10 @@ from pufferlib.checkpoint import (  # noqa: F401 (re-exported: the names predate
     find_checkpoint,
     load_weights,
 )
-from pufferlib.distributions import sample_logits
 from pufferlib.episodes import EpisodeLog
 from pufferlib.exceptions import APIUsageError, NonFiniteError
 from pufferlib.experience import Experience
+from pufferlib.learner import Learner
 from pufferlib.loggers import Logger, MetricsLogger, TensorBoardLogger, WandbLogger  # noqa: F401 (re-exported)
 from pufferlib.normalization import RewardNormalizer, observation_normalizers
 from pufferlib.ppo import compute_gae, explained_variance, segment_index  # noqa: F401 (re-exported)
@@ -158,6 +158,8 @@ class Trainer:
         # Fused Adam is one kernel per step, not several per parameter: small models are overhead-bound.
         self.optimizer = torch.optim.Adam(policy.parameters(), lr=cfg.learning_rate, eps=cfg.adam_eps,
                                           fused=True)
+        self.learner = Learner(policy, self.optimizer, cfg, cfg.learner, self.forward, self.recurrent,
+                               self._gradients)
         self.horizon = check_batch_fits(cfg, vecenv.num_agents)
         # The rollout loop (per-agent LSTM state, episode starts, Box clipping) is shared with `play`.
         self.runner = RolloutRunner(vecenv, policy, self.device, self.forward)
@@ -285,21 +287,30 @@ class Trainer:
         num_minibatches = max(1, len(starts) // per_minibatch)
         stats: list[torch.Tensor] = []
         stop = False
+        flat_observations = exp.observations.view(-1, *exp.observations.shape[2:])
         for _epoch in range(cfg.update_epochs):
             if stop:
                 break
             order = self._rng.permutation(len(starts))[:num_minibatches * per_minibatch]
             epoch_starts = starts[order].reshape(num_minibatches, per_minibatch)
             index = torch.from_numpy(ppo.segment_index(epoch_starts.reshape(-1), length)).to(device)
-            batch = table[index].view(num_minibatches, per_minibatch * length, -1)
+            # index_select, not advanced indexing: several times faster for row gathers on CPU.
+            batch = table.index_select(0, index).view(num_minibatches, per_minibatch * length, -1)
             weights = ppo.minibatch_weights(batch[..., ppo.LEARNABLE])
             advantages = batch[..., ppo.ADVANTAGE]
             if cfg.norm_adv:
                 advantages = ppo.normalize_advantages(advantages, weights)
-            epoch_actions = actions[index].view(num_minibatches, per_minibatch * length, *actions.shape[1:])
+            epoch_actions = actions.index_select(0, index).view(num_minibatches, per_minibatch * length,
+                                                                *actions.shape[1:])
+            epoch_observations = None
+            if not self.recurrent:  # one gather of the epoch's observations, not one per minibatch
+                epoch_observations = flat_observations.index_select(0, index.to(flat_observations.device))
+                epoch_observations = epoch_observations.to(device, non_blocking=True).view(
+                    num_minibatches, per_minibatch, *flat_observations.shape[1:])
             for i in range(num_minibatches):
+                observations = None if epoch_observations is None else epoch_observations[i]
                 stats.append(self.minibatch_step(epoch_starts[i], length, batch[i], advantages[i], weights[i],
-                                                 epoch_actions[i]))
+                                                 epoch_actions[i], observations))
                 stop = self.kl_exceeded(stats[-1])
                 if stop:
                     break
@@ -307,21 +318,20 @@ class Trainer:
         return dict(zip(ppo.STAT_NAMES, means, strict=True)) | {"minibatches": float(len(stats))}
 
     def minibatch_step(self, starts: np.ndarray, length: int, minibatch: torch.Tensor,
-                       advantages: torch.Tensor, weights: torch.Tensor, actions: torch.Tensor
-                       ) -> torch.Tensor:
-        """Forward, loss, backward, gradient clip and optimizer step on one minibatch; returns its stats."""
-        logits, values, _ = self._forward_segments(starts, length)
-        _, new_logprobs, entropy = sample_logits(logits, actions)
-        loss, stats = ppo.ppo_loss(new_logprobs, entropy, values, minibatch, advantages, weights, self.config)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self._gradients is not None:
-            self._gradients.average()
-        norm = nn.utils.clip_grad_norm_(self.policy.parameters(), self.config.max_grad_norm)
-        if not torch.isfinite(norm):
-            raise NonFiniteError(self._nonfinite_loss_message(stats, norm))
-        self.optimizer.step()
-        return stats
+                       advantages: torch.Tensor, weights: torch.Tensor, actions: torch.Tensor,
+                       observations: torch.Tensor | None = None) -> torch.Tensor:
+        """Forward, loss, backward, gradient clip and optimizer step on one minibatch (``self.learner``);
+        returns its stats. ``observations``: the segments' observations, if already gathered."""
+        forward = None
+        if observations is None and not self.recurrent:
+            exp = self.experience
+            index = torch.from_numpy(ppo.segment_index(starts, length)).to(exp.observations.device)
+            observations = exp.observations.view(-1, *exp.observations.shape[2:])[index].to(self.device)
+        elif observations is None:
+            def forward() -> tuple[Any, torch.Tensor]:
+                return self._forward_segments(starts, length)[:2]
+        return self.learner.step(observations, minibatch, advantages, weights, actions, forward,
+                                 self._nonfinite_loss_message)
 
     def kl_exceeded(self, stats: torch.Tensor) -> bool:
         """True once a minibatch's approx-KL passes ``target_kl`` (ranks decide together, on the mean)."""
