@@ -54,7 +54,7 @@ CLEANRL_LOG = "cleanrl.log"
 
 
 def parse_overrides(items: list[str]) -> dict[str, dict[str, object]]:
-    """``["vec.num_copies=8", ...]`` as ``{"vec": {"num_copies": 8}}`` (values are Python literals or strings)."""
+    """``["vec.num_copies=8", ...]`` as ``{"vec": {"num_copies": 8}}`` (values: literals or strings)."""
     overrides: dict[str, dict[str, object]] = defaultdict(dict)
     for item in items:
         key, sep, text = item.partition("=")

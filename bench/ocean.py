@@ -299,43 +299,55 @@ def peer_rate(peer: Pufferlib3, key: str, seconds: float) -> Callable[[], float]
     return lambda: peer.ask(op="measure", key=key, seconds=seconds)["agent_sps"]
 
 
+def peer_contender(peer: Pufferlib3, name: str, games: int, seconds: float,
+                   unmatched: set[str]) -> Callable[[], float] | None:
+    """3.0's counterpart of game ``name`` at ``games`` games, made in the peer process (or None)."""
+    their_name, shared, theirs_only = PUFFERLIB3_GAMES.get(name, (name, {}, {}))
+    if name in unmatched:
+        return None
+    if their_name not in peer.games:
+        unmatched.add(name)
+        emit(section="single", env=f"pufferlib3_{name}", skipped=f"3.0 has no game {their_name!r}")
+        return None
+    key = f"{name}@{games}"
+    made = peer.ask(op="make", key=key, game=their_name, num_envs=games, kwargs={**shared, **theirs_only})
+    if "error" in made:
+        emit(section="single", env=f"pufferlib3_{name}", games=games, skipped=made["error"])
+        return None
+    return peer_rate(peer, key, seconds)
+
+
+def single_row(name: str, games: int, results: dict[str, list[float]]) -> dict[str, Any]:
+    """The line of game ``name`` at ``games`` games: our best rate, and against 3.0's where measured."""
+    row: dict[str, Any] = {"section": "single", "env": name, "games": games,
+                           "agent_sps": round(max(results[name]))}
+    theirs = results.get(f"pufferlib3_{name}")
+    if theirs:
+        if our_settings(name)[1]:
+            row["ignored"] = our_settings(name)[1]
+        row["pufferlib3_sps"] = round(max(theirs))
+        row["ratio"] = round(max(results[name]) / max(theirs), 3)
+        ratios = [ours / other for ours, other in zip(results[name], theirs)]
+        row["ratio_median"] = round(statistics.median(ratios), 3)
+    return row
+
+
 def bench_single(envs: list[str], seconds: float, rounds: int, peer: Pufferlib3 | None) -> None:
     unmatched: set[str] = set()
     for games in SIZES:
         # Ours, then its 3.0 counterpart, game by game: each round alternates them.
         contenders: dict[str, Callable[[], float]] = {}
         for name in envs:
-            their_name, shared, theirs_only = PUFFERLIB3_GAMES.get(name, (name, {}, {}))
             contenders[name] = native_rate(name, games, seconds, **our_settings(name)[0])
-            if peer is None or name in unmatched:
-                continue
-            if their_name not in peer.games:
-                unmatched.add(name)
-                emit(section="single", env=f"pufferlib3_{name}", skipped=f"3.0 has no game {their_name!r}")
-                continue
-            key = f"{name}@{games}"
-            kwargs = {**shared, **theirs_only}
-            made = peer.ask(op="make", key=key, game=their_name, num_envs=games, kwargs=kwargs)
-            if "error" in made:
-                emit(section="single", env=f"pufferlib3_{name}", games=games, skipped=made["error"])
-                continue
-            contenders[f"pufferlib3_{name}"] = peer_rate(peer, key, seconds)
+            theirs = peer_contender(peer, name, games, seconds, unmatched) if peer is not None else None
+            if theirs is not None:
+                contenders[f"pufferlib3_{name}"] = theirs
         if "cartpole" in envs:
             step = gymnasium_cartpole_stepper(games)
             contenders["gymnasium_CartPoleVectorEnv"] = lambda s=step: timed(s, seconds)
         results = rounds_of(contenders, rounds)
         for name in envs:
-            row: dict[str, Any] = {"section": "single", "env": name, "games": games,
-                                   "agent_sps": round(max(results[name]))}
-            theirs = results.get(f"pufferlib3_{name}")
-            if theirs and our_settings(name)[1]:
-                row["ignored"] = our_settings(name)[1]
-            if theirs:
-                row["pufferlib3_sps"] = round(max(theirs))
-                row["ratio"] = round(max(results[name]) / max(theirs), 3)
-                ratios = [ours / other for ours, other in zip(results[name], theirs)]
-                row["ratio_median"] = round(statistics.median(ratios), 3)
-            emit(**row, load=load_average())
+            emit(**single_row(name, games, results), load=load_average())
         if "cartpole" in envs:
             sps = max(results["gymnasium_CartPoleVectorEnv"])
             emit(section="single", env="gymnasium_CartPoleVectorEnv", games=games, agent_sps=round(sps),
@@ -344,28 +356,26 @@ def bench_single(envs: list[str], seconds: float, rounds: int, peer: Pufferlib3 
             peer.ask(op="drop")
         contenders.clear()
     if "cartpole" in envs:
-        try:
-            import envpool  # noqa: F401
-        except ImportError:
-            emit(
-                section="single",
-                env="envpool_CartPole-v1",
-                skipped="envpool is not installed (pip install pufferlib[bench])",
-            )
-        else:
-            configs = {(g, t): envpool_cartpole_stepper(g, t) for g in SIZES for t in (1, 2)}
-            measures = {f"{g}x{t}": (lambda s=step: timed(s, seconds)) for (g, t), step in configs.items()}
-            envpool_results = best_of(measures, rounds)
-            for config, sps in envpool_results.items():
-                games, threads = map(int, config.split("x"))
-                emit(
-                    section="single",
-                    env="envpool_CartPole-v1",
-                    games=games,
-                    threads=threads,
-                    agent_sps=round(sps),
-                    load=load_average(),
-                )
+        bench_envpool(seconds, rounds)
+    bench_atari(seconds, rounds)
+
+
+def bench_envpool(seconds: float, rounds: int) -> None:
+    try:
+        import envpool  # noqa: F401
+    except ImportError:
+        emit(section="single", env="envpool_CartPole-v1",
+             skipped="envpool is not installed (pip install pufferlib[bench])")
+        return
+    configs = {(g, t): envpool_cartpole_stepper(g, t) for g in SIZES for t in (1, 2)}
+    measures = {f"{g}x{t}": (lambda s=step: timed(s, seconds)) for (g, t), step in configs.items()}
+    for config, sps in best_of(measures, rounds).items():
+        games, threads = map(int, config.split("x"))
+        emit(section="single", env="envpool_CartPole-v1", games=games, threads=threads, agent_sps=round(sps),
+             load=load_average())
+
+
+def bench_atari(seconds: float, rounds: int) -> None:
     breakout = atari_breakout_stepper()
     if breakout is not None:
         sps = max(timed(breakout, seconds) for _ in range(rounds))
@@ -642,21 +652,7 @@ def report() -> None:
                 f"{name:20s} at 4096 games: {value / 1e6:6.2f}M/s on one core, {value / atari:8.0f}x Atari "
                 "Breakout through emulation"
             )
-    versus = [r for r in ROWS if r.get("section") == "single" and "ratio" in r]
-    if versus:
-        print("\n== ours / PufferLib 3.0's C, one core: best/best (median of rounds) [ours, theirs M/s] ==")
-        print(f"{'env':20s}" + "".join(f"{g:>34d}" for g in SIZES))
-        for name in dict.fromkeys(r["env"] for r in versus):
-            cells = []
-            for games in SIZES:
-                row = next((r for r in versus if r["env"] == name and r["games"] == games), None)
-                cells.append(
-                    f"{row['ratio']:7.2f} ({row['ratio_median']:7.2f}) "
-                    f"[{row['agent_sps'] / 1e6:6.2f}, {row['pufferlib3_sps'] / 1e6:6.2f}]"
-                    if row
-                    else ""
-                )
-            print(f"{name:20s}" + "".join(f"{c:>34s}" for c in cells))
+    report_versus()
     for row in ROWS:
         if row.get("section") == "multiprocessing" and "ratio" in row:
             print(
@@ -677,6 +673,25 @@ def report() -> None:
                 f"(process {row['process_s']:.2f}s wall, {row.get('process_cpu_s', 0):.2f}s CPU, "
                 f"load {row['load']})"
             )
+
+def report_versus() -> None:
+    """Ours against PufferLib 3.0's C per game and size."""
+    versus = [r for r in ROWS if r.get("section") == "single" and "ratio" in r]
+    if versus:
+        print("\n== ours / PufferLib 3.0's C, one core: best/best (median of rounds) [ours, theirs M/s] ==")
+        print(f"{'env':20s}" + "".join(f"{g:>34d}" for g in SIZES))
+        for name in dict.fromkeys(r["env"] for r in versus):
+            cells = []
+            for games in SIZES:
+                row = next((r for r in versus if r["env"] == name and r["games"] == games), None)
+                cells.append(
+                    f"{row['ratio']:7.2f} ({row['ratio_median']:7.2f}) "
+                    f"[{row['agent_sps'] / 1e6:6.2f}, {row['pufferlib3_sps'] / 1e6:6.2f}]"
+                    if row
+                    else ""
+                )
+            print(f"{name:20s}" + "".join(f"{c:>34s}" for c in cells))
+
 
 
 def main() -> None:

@@ -234,3 +234,69 @@ def test_loading_stays_weights_only(tmp_path, capsys):
         load_weights(path)
     assert isinstance(info.value, APIUsageError)
     assert "arbitrary code ran" not in capsys.readouterr().out
+
+
+def _rewrite(path: Path, change: Callable[[dict], None]) -> None:
+    state = torch.load(path, weights_only=True)
+    change(state)
+    torch.save(state, path)
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda s: s.update(global_step=-10**12), "global_step is -1000000000000"),
+    (lambda s: s.update(update=10**18), "update is 1000000000000000000"),
+    (lambda s: s["model"][next(iter(s["model"]))].fill_(0.5), "changed or damaged after it was saved"),
+])
+def test_a_checkpoint_that_is_not_what_was_saved_is_refused(saved, change, match):
+    trainer, folder = saved
+    _rewrite(folder / CHECKPOINT_FILE, change)
+    with pytest.raises(APIUsageError, match=match):
+        trainer.load_checkpoint(folder)
+
+
+def test_flipped_bytes_in_tensor_data_are_caught_by_the_digest(saved):
+    trainer, folder = saved
+    path = folder / CHECKPOINT_FILE
+    data = bytearray(path.read_bytes())
+    # The largest tensor's bytes sit in one stored record: flip a run of bytes in its middle.
+    name = max(trainer.policy.state_dict().items(), key=lambda kv: kv[1].numel())[1]
+    blob = name.detach().numpy().tobytes()
+    at = bytes(data).find(blob[:64])
+    assert at > 0
+    data[at + 8:at + 72] = bytes(b ^ 0xFF for b in data[at + 8:at + 72])
+    path.write_bytes(bytes(data))
+    with pytest.raises(APIUsageError, match="changed or damaged|not a readable"):
+        trainer.load_checkpoint(folder)
+
+
+def test_non_finite_weights_are_never_saved_nor_resumed(saved):
+    trainer, folder = saved
+    with torch.no_grad():
+        next(trainer.policy.parameters()).fill_(float("nan"))
+    from pufferlib.exceptions import NonFiniteError
+
+    before = (folder / CHECKPOINT_FILE).read_bytes()
+    with pytest.raises(NonFiniteError, match="hold nan or inf"):
+        trainer.save_checkpoint()
+    assert (folder / CHECKPOINT_FILE).read_bytes() == before
+
+    def poison(state: dict) -> None:
+        state["model"][next(iter(state["model"]))].fill_(float("inf"))
+        state.pop("digest")  # as an older release wrote it
+
+    _rewrite(folder / CHECKPOINT_FILE, poison)
+    with pytest.raises(APIUsageError, match="nan or inf weights"):
+        trainer.load_checkpoint(folder)
+
+
+def test_a_history_save_torn_by_a_kill_is_cleaned_by_the_next_save(saved):
+    trainer, folder = saved
+    history = folder / "checkpoints"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    torn = [history / f".checkpoint_000000000064.pt.{dead}.abc.tmp", folder / f".best.pt.{dead}.x.tmp"]
+    for path in torn:
+        path.write_bytes(b"partial")
+    trainer.save_checkpoint()
+    trainer.save_checkpoint()
+    assert not any(path.exists() for path in torn)

@@ -262,6 +262,16 @@ def test_emulate_writes_into_a_struct_view():
     assert struct["a"][0] == 2 and struct["b"]["f0"][0].tolist() == [0.5, 0.25] and struct["b"]["f1"][0] == 1
 
 
+def test_emulating_an_action_sample_removes_discrete_starts():
+    leaves = Tuple((Discrete(2, start=-1), MultiDiscrete([4, 2], start=[1, 1])))
+    space = Dict({"a": Discrete(3, start=5), "b": leaves})
+    flat_space, dtype = emulate_action_space(space)
+    struct = np.zeros(1, dtype)
+    emulate(struct, {"a": 7, "b": (0, np.array([4, 2]))}, space)
+    flat = struct.view(flat_space.dtype)
+    assert flat.tolist() == [2, 1, 3, 1] and flat_space.contains(flat)
+
+
 def test_make_buffer_shapes_and_dtypes():
     buf = make_buffer(Box(0, 1, (3, 2), np.uint8), 5)
     assert buf.observations.shape == (5, 3, 2) and buf.observations.dtype == np.uint8
@@ -706,7 +716,7 @@ def test_old_gym_api_envs_get_a_clear_error():
         GymnasiumPufferEnv(OldReset()).reset()
     env = GymnasiumPufferEnv(OldStep())
     env.reset()
-    with pytest.raises(APIUsageError, match="returned a tuple of 4.*4-tuple"):
+    with pytest.raises(APIUsageError, match="returned a tuple of 4.*old Gym API.*GymToGymnasium"):
         env.step(0)
 
     class OldParallel(OneDeathPerStep):

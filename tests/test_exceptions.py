@@ -29,13 +29,26 @@ def test_environment_setup_error_says_what_to_install():
     error = EnvironmentSetupError(cause, "atari")
     assert isinstance(error, RuntimeError)
     assert error.e is cause and error.package == "atari"
-    assert "pip install pufferlib[atari]" in error.message and "ale_py" in error.message
+    assert "pip install -e '.[atari]'" in error.message and "ale_py" in error.message
+    assert "PyPI's `pufferlib` is another project" in error.message
     assert str(error) == error.message
 
 
 def test_environment_setup_error_without_a_cause():
     error = EnvironmentSetupError(None, "procgen")
-    assert "pip install pufferlib[procgen]" in str(error) and "None" not in str(error)
+    assert "pip install --no-deps procgen-mirror" in str(error) and "None" not in str(error)
+
+
+def test_a_gymnasium_dependency_error_keeps_gymnasiums_own_hint_not_a_made_up_extra():
+    cause = RuntimeError('Box2D is not installed, run `pip install "gymnasium[box2d]"`')
+    error = EnvironmentSetupError(cause, "LunarLander-v3")
+    assert 'gymnasium[box2d]' in str(error) and "[LunarLander-v3]" not in str(error)
+
+
+def test_a_missing_backend_says_what_needed_it():
+    error = EnvironmentSetupError(ImportError("No module named 'ray'"), "ray", "the Ray backend")
+    assert str(error).startswith("the Ray backend needs the `ray` extra")
+    assert "pip install -e '.[ray]'" in str(error)
 
 
 @pytest.mark.parametrize("error", [

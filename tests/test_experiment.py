@@ -17,9 +17,9 @@ import torch
 
 import pufferlib.models
 from pufferlib import cli, experiment, run
-from pufferlib.run import catalog
 from pufferlib.exceptions import APIUsageError
 from pufferlib.rollout import RolloutRunner, play
+from pufferlib.run import catalog
 from pufferlib.trainer import TrainConfig, Trainer, check_batch_fits
 
 TESTS = Path(__file__).parent
@@ -277,8 +277,8 @@ def test_user_pettingzoo_env_with_three_agents(tmp_path):
                     "--train.total-timesteps", "8192", *SMALL)
     assert result.returncode == 0, result.stderr
     assert trained_return(result.stdout) > 5.0  # random: 2.5 of 10
-    result = puffer("eval", "--env", "user_envs:MatchAgents", "--checkpoint", str(tmp_path / "ma" / "model.pt"),
-                    "--episodes", "6")
+    result = puffer("eval", "--env", "user_envs:MatchAgents", "--checkpoint",
+                    str(tmp_path / "ma" / "model.pt"), "--episodes", "6")
     assert result.returncode == 0, result.stderr
     assert "user_envs:MatchAgents: 6 episodes" in result.stdout
 
@@ -309,7 +309,8 @@ def test_imported_registration_is_recorded_for_eval(tmp_path):
     assert json.loads((tmp_path / "reg" / "config.json").read_text())["imports"] == ["user_registry"]
     result = puffer("eval", "--checkpoint", str(tmp_path / "reg"), "--episodes", "2")
     assert result.returncode == 2 and "--import user_registry" in result.stderr  # the folder names an import
-    result = puffer("eval", "--import", "user_registry", "--checkpoint", str(tmp_path / "reg"), "--episodes", "2")
+    result = puffer("eval", "--import", "user_registry", "--checkpoint", str(tmp_path / "reg"),
+                    "--episodes", "2")
     assert result.returncode == 0, result.stderr
     assert "UserDictTuple-v0: 2 episodes | episode_length 6" in result.stdout
 

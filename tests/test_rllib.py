@@ -177,7 +177,7 @@ def test_missing_rllib_names_the_extra():
             "try:\n    import pufferlib.frameworks.rllib\n"
             "except EnvironmentSetupError as e:\n    print(e)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert "pip install pufferlib[rllib]" in result.stdout, result.stderr[-2000:]
+    assert "pip install -e '.[rllib]'" in result.stdout, result.stderr[-2000:]
 
 
 def test_make_env_rejects_non_envs():

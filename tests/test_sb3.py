@@ -176,3 +176,33 @@ def test_sb3_ppo_learns_cartpole_through_the_adapter():
     first, last = mean_return(episodes[:40]), mean_return(episodes[-20:])
     assert first < 40, first
     assert last > 2.5 * first and last > 100, (first, last)
+
+
+def rgb_cartpole() -> GymnasiumPufferEnv:
+    return GymnasiumPufferEnv(EpisodeStats(gymnasium.make("CartPole-v1", render_mode="rgb_array")))
+
+
+def test_render_and_sb3s_video_recorder_get_images(tmp_path):
+    from stable_baselines3.common.vec_env import VecVideoRecorder
+
+    env = make_vec_env(rgb_cartpole, num_envs=2)
+    env.reset()
+    images = env.get_images()
+    assert len(images) == 2 and images[0].shape == (400, 600, 3)
+    assert env.render().shape[2] == 3  # SB3 tiles the images
+    recorder = VecVideoRecorder(env, str(tmp_path), record_video_trigger=lambda step: step == 0,
+                                video_length=5)
+    recorder.reset()
+    for _ in range(6):
+        recorder.step(np.zeros(2, dtype=np.int64))
+    recorder.close()
+    assert list(tmp_path.glob("*.mp4"))
+
+
+def test_rendering_envs_of_other_processes_is_refused_with_the_fix():
+    env = make_vec_env(rgb_cartpole, num_envs=2, backend="multiprocessing", num_workers=2)
+    try:
+        with pytest.raises(APIUsageError, match="Serial backend"):
+            env.get_images()
+    finally:
+        env.close()

@@ -6,6 +6,7 @@ import json
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -81,11 +82,11 @@ def test_two_processes_work_on_one_study(tmp_path):
     for process, (_, err) in zip(processes, outputs):
         assert process.returncode == 0, err
     study = load(tmp_path, "shared")
-    numbers = [t.number for t in study.trials]
-    assert len(numbers) == len(set(numbers)) and 4 <= states(study).count("COMPLETE") <= 5
+    ran = [t for t in study.trials if "surplus" not in t.user_attrs]
+    assert states(study).count("COMPLETE") == 4 and len(ran) == 4  # together: exactly the trials asked
     assert all(out.count("complete") >= 1 for out, _ in outputs)  # both processes ran trials
     # Each trial trained in its own folder.
-    assert {f"trial-{n:03d}" for n in numbers} <= {p.name for p in (tmp_path / "shared").iterdir()}
+    assert {f"trial-{t.number:03d}" for t in ran} <= {p.name for p in (tmp_path / "shared").iterdir()}
 
 
 def test_the_median_pruner_stops_a_trial_behind_earlier_ones(tmp_path, capsys):
@@ -158,3 +159,35 @@ def test_bad_sweep_command_lines_fail_in_one_or_two_lines(tmp_path):
                     "nosuchdb://x", "--sweep.trials", "1")
     assert result.returncode == 1 and "sweep.storage" in result.stderr
     assert len(result.stderr.strip().splitlines()) <= 2
+
+
+def test_a_sweep_folder_whose_study_is_gone_is_not_mixed_with_a_new_one(tmp_path):
+    (tmp_path / "old" / "trial-000").mkdir(parents=True)
+    result = puffer("sweep", "--env", "squared", "--data-dir", str(tmp_path), "--sweep-id", "old",
+                    "--sweep.trials", "1", "--sweep.timesteps", "1024")
+    assert result.returncode == 1 and "trial folders of an earlier sweep" in result.stderr
+
+
+def test_a_damaged_study_database_is_refused(tmp_path):
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "study.db").write_bytes(b"SQLite format 3\x00" + os.urandom(4096))
+    result = puffer("sweep", "--env", "squared", "--data-dir", str(tmp_path), "--sweep-id", "broken",
+                    "--sweep.trials", "1", "--sweep.timesteps", "1024")
+    assert result.returncode == 1 and "is damaged" in result.stderr
+
+
+def test_a_trial_left_running_by_a_killed_sweep_is_failed_on_the_next_start(tmp_path):
+    folder = tmp_path / "killed"
+    folder.mkdir()
+    study = optuna.create_study(study_name="killed", storage=f"sqlite:///{folder / 'study.db'}",
+                                direction="maximize")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    abandoned = study.ask()
+    abandoned.set_user_attr(sweep.OWNER, f"{socket.gethostname()}:{dead}")
+    result = puffer("sweep", "--env", "squared", "--data-dir", str(tmp_path), "--sweep-id", "killed",
+                    "--sweep.trials", "1", "--sweep.timesteps", "1024", "--sweep.pruner", "none")
+    assert result.returncode == 0, result.stderr
+    assert f"trial {abandoned.number}: failed (its process {dead} is gone)" in result.stdout
+    assert states(load(tmp_path, "killed")) == ["FAIL", "COMPLETE"]

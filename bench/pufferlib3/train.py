@@ -48,6 +48,7 @@ def main() -> None:
     os.chdir(tempfile.mkdtemp(prefix="pufferlib3-train-"))  # 3.0's import writes a `resources` link
     sys.argv = [sys.argv[0]]  # 3.0's load_config parses sys.argv
     import torch
+
     from pufferlib import pufferl
 
     torch.set_num_threads(args.threads)

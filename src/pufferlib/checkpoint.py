@@ -33,6 +33,7 @@ from torch import nn
 
 from pufferlib.exceptions import APIUsageError, NonFiniteError
 from pufferlib.run.folders import BEST_FILE, CHECKPOINT_FILE, HISTORY_DIR, MODEL_FILE
+from pufferlib.vector.workers import process_exists
 
 _HISTORY_NAME = re.compile(r"checkpoint_(\d+)\.pt")
 # A temporary a save writes: .<file name>.<writer pid>.<random>.tmp
@@ -61,21 +62,11 @@ def clean_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
         if match is None:
             continue
         writer = match["writer"]
-        if writer.isdigit() and int(writer) != os.getpid() and _process_exists(int(writer)):
+        if writer.isdigit() and int(writer) != os.getpid() and process_exists(int(writer)):
             continue
         tmp.unlink(missing_ok=True)
         removed.append(tmp)
     return removed
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _atomic_write(data: bytes, path: Path) -> None:

@@ -289,12 +289,29 @@ def _saved_folder(command: str, known: argparse.Namespace) -> Path | None:
     return folder if folders.saved_config(folder) is not None else None
 
 
+def _check_named_run(command: str, known: argparse.Namespace) -> None:
+    """A ``--checkpoint`` or ``--resume`` path that does not exist is said so, before anything else."""
+    flag, path = ("--checkpoint", getattr(known, "checkpoint", None)) if command == "eval" else \
+        ("--resume", getattr(known, "resume", None) if command == "train" else None)
+    if path is None or path in ("none", "best", "latest"):
+        return
+    named = Path(path)
+    exists = named.exists() or (named.name in ("best", "latest") and named.parent.is_dir())
+    if not exists:
+        raise APIUsageError(f"{flag} {path}: no such file or folder.")
+    folder = folders.run_folder(named if named.exists() else named.parent)
+    if getattr(known, "env", None) is None and folders.saved_config(folder) is None and \
+            not any(folder.glob("*.pt")):
+        raise APIUsageError(f"{flag} {path}: {folder} holds no run (no config.json, no checkpoint).")
+
+
 def _base_config(command: str, known: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
     """The config the command line's options override: a saved run's, else the env spec's."""
     from pufferlib.run import config as run_config
 
     imports = list(getattr(known, "imports", None) or [])
     spec = getattr(known, "env", None)
+    _check_named_run(command, known)
     folder = _saved_folder(command, known)
     if folder is not None:
         return run_config.load_saved(folder, named_spec=spec, named_imports=imports,
@@ -641,9 +658,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 (the command prints one line, never a traceback)
         if os.environ.get("PUFFER_DEBUG"):
             raise
-        print(f"puffer: error: {type(e).__name__}: {_one_line(e)[:500]}", file=sys.stderr)
+        print(f"puffer: error: {type(e).__name__}: {_one_line(e)[:500]}{_where(e)}", file=sys.stderr)
         print("puffer: set PUFFER_DEBUG=1 to see the traceback.", file=sys.stderr)
         return 1
+
+
+def _where(error: BaseException) -> str:
+    """`` (at FILE:LINE in FUNCTION)``: the innermost frame of the user's code (not pufferlib's, not an
+    installed package's) that the error passed through, so an error in one's own env is findable."""
+    import sysconfig
+    import traceback
+
+    import pufferlib
+
+    paths = sysconfig.get_paths()
+    roots = (paths["purelib"], paths["stdlib"], Path(pufferlib.__file__).parent)
+    installed = {str(Path(p).resolve()) for p in roots}
+    frames = traceback.extract_tb(error.__traceback__)
+    own = [f for f in frames if not any(str(Path(f.filename).resolve()).startswith(p) for p in installed)]
+    frame = (own or frames or [None])[-1]
+    return f" (at {frame.filename}:{frame.lineno} in {frame.name})" if frame is not None else ""
 
 
 def _current_folder_importable() -> None:

@@ -16,6 +16,7 @@ import torch
 
 from pufferlib import spaces
 from pufferlib.exceptions import APIUsageError
+from pufferlib.memory import require
 
 
 class Experience:
@@ -40,6 +41,9 @@ class Experience:
         self.num_agents, self.horizon, self.bptt_horizon = num_agents, horizon, bptt_horizon
         obs_dtype = torch.from_numpy(np.zeros(0, dtype=observation_space.dtype)).dtype
         pin = storage_device.type == "cpu" and torch.cuda.is_available()
+        per_step = np.dtype(observation_space.dtype).itemsize * int(np.prod(observation_space.shape)) + 32
+        require(n * width * per_step, f"The rollout buffer ({n:,} agents x {width:,} steps)",
+                "lower train.batch_size")
         self.observations = torch.zeros((n, width, *observation_space.shape), dtype=obs_dtype,
                                         device=storage_device, pin_memory=pin)
         self.observations_np = self.observations.numpy() if storage_device.type == "cpu" else None

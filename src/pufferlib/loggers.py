@@ -49,7 +49,7 @@ class WandbLogger:
     def __init__(self, project: str, name: str, config: Mapping[str, Any], log_dir: str | os.PathLike):
         from pufferlib.environments import try_import
 
-        wandb = try_import("wandb", "wandb")
+        wandb = try_import("wandb", "wandb", "--wandb")
         mode = os.environ.get("WANDB_MODE", "offline")
         id_file = Path(log_dir) / self.ID_FILE
         run_id = id_file.read_text().strip() if id_file.is_file() else os.urandom(4).hex()

@@ -91,6 +91,25 @@ def run_label(folder: Path) -> tuple[str, int | None]:
     return key, seed
 
 
+def seed_groups(runs: Sequence[Path]) -> tuple[dict[str, list[Path]], dict[str, str]]:
+    """``({label: runs}, {label: display name})``: runs of one configuration with distinct seeds form
+    one group (drawn as their mean); a run whose seed is unknown or already in its group (the same
+    seed run again, e.g. for longer) stays a curve of its own, named by its folder."""
+    groups: dict[str, list[Path]] = {}
+    names: dict[str, str] = {}
+    seeds: dict[str, set[int]] = {}
+    for run in runs:
+        label, seed = run_label(run)
+        if seed is None or seed in seeds.setdefault(label, set()):
+            label = f"{label}\n{run}"
+            names[label] = run.name
+        else:
+            seeds[label].add(seed)
+            names.setdefault(label, _display_name(run))
+        groups.setdefault(label, []).append(run)
+    return groups, names
+
+
 def _display_name(folder: Path) -> str:
     """A run's name without its seed suffix (``lr-0.01-seed-2`` -> ``lr-0.01``), else its parent's name."""
     name = re.sub(r"[-_.]?seed[-_.]?\d+$", "", folder.name)
@@ -136,7 +155,8 @@ def plot_runs(paths: Sequence[str | os.PathLike], output: str | os.PathLike, met
 
     Two panels: ``metric`` (default ``score``, else ``episode_return``) against environment
     steps and against wall time. Runs of one configuration (equal ``config.json`` up to the
-    seed) become one curve: the mean over seeds with a shaded band. Returns ``output``.
+    seed) with distinct seeds become one curve: the mean over seeds with a shaded band
+    (``seed_groups``). Returns ``output``.
     """
     import matplotlib
 
@@ -149,12 +169,7 @@ def plot_runs(paths: Sequence[str | os.PathLike], output: str | os.PathLike, met
     data = {run: read_metrics(run) for run in runs}
     all_records = [r for records in data.values() for r in records]
     key = _pick_metric(all_records, metric)
-    groups: dict[str, list[Path]] = {}
-    names: dict[str, str] = {}
-    for run in runs:
-        label, _ = run_label(run)
-        groups.setdefault(label, []).append(run)
-        names.setdefault(label, _display_name(run))
+    groups, names = seed_groups(runs)
     figure, axes = plt.subplots(1, 2, figsize=(size[0] / dpi, size[1] / dpi), dpi=dpi)
     for number, (label, members) in enumerate(groups.items()):
         colour = f"C{number % 10}"

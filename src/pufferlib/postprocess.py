@@ -51,6 +51,17 @@ def _flatten(info: Mapping, prefix: str = "") -> Iterator[tuple[str, Any]]:
             yield name, value
 
 
+def checked_step(env: Any, result: Any) -> Any:
+    """``result`` of ``env.step`` if it is Gymnasium's 5-tuple; else an ``APIUsageError`` that says so
+    (an env on the old Gym API returns 4 values, which would fail to unpack with no word of why)."""
+    if type(result) is tuple and len(result) == 5:
+        return result
+    from pufferlib.emulation.inner import _check_step_result
+
+    _check_step_result(env, result)
+    return result
+
+
 def final_stats(info: Mapping, episode_return: float, episode_length: int) -> dict[str, float | int]:
     """The info reported for a finished episode: the env's numeric scalars plus return and length."""
     stats: dict[str, float | int] = {}
@@ -84,7 +95,7 @@ class EpisodeStats(gymnasium.Wrapper):
         return self.env.reset(seed=seed, options=options)
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
-        observation, reward, terminated, truncated, info = self.env.step(action)
+        observation, reward, terminated, truncated, info = checked_step(self.env, self.env.step(action))
         self.episode_return += float(reward)
         self.episode_length += 1
         if terminated or truncated:
@@ -117,7 +128,7 @@ class MultiagentEpisodeStats(BaseParallelWrapper):
         return observations, infos
 
     def step(self, actions: dict) -> tuple[dict, dict, dict, dict, dict]:
-        observations, rewards, terminals, truncations, infos = self.env.step(actions)
+        observations, rewards, terminals, truncations, infos = checked_step(self.env, self.env.step(actions))
         returns, lengths = self._returns, self._lengths
         stats_infos = {}
         for agent, reward in rewards.items():

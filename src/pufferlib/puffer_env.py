@@ -8,6 +8,7 @@ import gymnasium
 import numpy as np
 
 from pufferlib.exceptions import APIUsageError
+from pufferlib.memory import require
 from pufferlib.namespace import Namespace, namespace
 
 
@@ -52,9 +53,20 @@ class PufferEnv:
         self.is_obs_emulated = False
         self.is_atn_emulated = False
         self.done = False
+        if buf is None:
+            self._check_memory()
         self.agents = self.possible_agents = list(range(self.num_agents))
         self._buf: Namespace | None = None
         self.buf = buf if buf is not None else self._allocate()
+
+    def _check_memory(self) -> None:
+        """Refuse a number of agents whose buffers (and agent list) cannot fit in memory."""
+        n = self.num_agents
+        obs_space, atn_space = self.single_observation_space, self.single_action_space
+        per_agent = obs_space.dtype.itemsize * int(np.prod(obs_space.shape, dtype=np.int64)) \
+            + atn_space.dtype.itemsize * int(np.prod(atn_space.shape, dtype=np.int64)) + 7 + 64
+        require(n * per_agent, f"The buffers of {n:,} agents of {type(self).__name__}",
+                "lower the number of games or agents (e.g. --env.num-envs)")
 
     def _allocate(self) -> Namespace:
         n = self.num_agents

@@ -34,6 +34,7 @@ import math
 import os
 import shlex
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -46,6 +47,7 @@ from pufferlib.run import folders
 from pufferlib.run.config import RunConfig
 from pufferlib.run.sections import SweepConfig
 from pufferlib.run.training import Terminated
+from pufferlib.vector.workers import process_exists
 
 DISTRIBUTIONS = ("uniform", "log_uniform", "int", "log_int", "categorical")
 STUDY_FILE = "study.db"
@@ -247,12 +249,14 @@ def run_sweep(config: RunConfig | Mapping[str, Any], sweep_id: str,
     folder = Path(config.train.data_dir) / sweep_id
     storage = settings["storage"] or f"sqlite:///{(folder / STUDY_FILE).resolve()}"
     _check_not_orphaned(folder, settings["storage"])
+    _check_integrity(folder / STUDY_FILE if not settings["storage"] else None)
     folder.mkdir(parents=True, exist_ok=True)
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = open_study(storage, sweep_id, settings["direction"], settings["pruner"], config.train.seed,
                        warmup_steps=settings["timesteps"] // 5)
+    _fail_abandoned(study, report)
     done = len(_finished(study))
     report(f"Sweep {sweep_id}: {settings['trials']} trials of {settings['timesteps']:,} steps, "
            f"{settings['metric']} ({settings['direction']}), {len(space)} parameters, study in {storage}"
@@ -273,6 +277,42 @@ def _check_not_orphaned(folder: Path, storage: str) -> None:
                             "choose another --sweep-id (or delete the folder to start over).")
 
 
+def _check_integrity(database: Path | None) -> None:
+    """A SQLite study file that fails SQLite's own integrity check is refused, not trusted."""
+    if database is None or not database.exists():
+        return
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=60)) as db:
+            verdict = db.execute("PRAGMA integrity_check").fetchone()[0]
+    except sqlite3.DatabaseError as e:
+        verdict = str(e)
+    if verdict != "ok":
+        raise APIUsageError(f"{database} is damaged (SQLite's integrity check: {verdict}): move it away and "
+                            "start again, or use another --sweep-id.")
+
+
+OWNER = "owner"  # a trial's user attribute: "HOST:PID" of the process running it
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _fail_abandoned(study: Any, report: Callable[[str], Any]) -> None:
+    """Mark FAIL the trials left RUNNING by a process of this host that no longer exists (killed)."""
+    from optuna.trial import TrialState
+
+    host = socket.gethostname()
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        owner_host, _, pid = str(trial.user_attrs.get(OWNER, "")).rpartition(":")
+        if owner_host == host and pid.isdigit() and not process_exists(int(pid)):
+            with interrupts_deferred():
+                study.tell(trial.number, state=TrialState.FAIL)
+            report(f"trial {trial.number}: failed (its process {pid} is gone)")
+
+
 def _next_trial(study: Any, trials: int) -> Any:
     """A new trial, or None when the study has its ``trials`` (finished or running, in any process).
 
@@ -289,6 +329,7 @@ def _next_trial(study: Any, trials: int) -> Any:
     if taken() >= trials:
         return None
     trial = study.ask()
+    trial.set_user_attr(OWNER, _owner())
     if taken(before=trial.number) >= trials:
         trial.set_user_attr("surplus", True)
         study.tell(trial, state=TrialState.FAIL)

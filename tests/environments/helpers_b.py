@@ -165,5 +165,5 @@ def check_missing_dependency(monkeypatch: pytest.MonkeyPatch, modules: Iterable[
     """With ``modules`` hidden, ``make(**kwargs)`` raises ``EnvironmentSetupError`` naming ``extra``."""
     for name in modules:
         monkeypatch.setitem(sys.modules, name, None)
-    with pytest.raises(EnvironmentSetupError, match=rf"pip install pufferlib\[{extra}\]"):
+    with pytest.raises(EnvironmentSetupError, match=rf"pip install (-e '\.\[{extra}\]'|--no-deps )"):
         make(**kwargs)

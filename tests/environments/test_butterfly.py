@@ -10,7 +10,7 @@ from pufferlib.emulation import PettingZooPufferEnv
 from pufferlib.environments import butterfly
 from pufferlib.exceptions import APIUsageError
 
-REASON = "needs the butterfly extra: pip install pufferlib[butterfly]"
+REASON = "needs the butterfly extra: pip install -e '.[butterfly]'"
 FAST_KWARGS = {
     "pistonball": {"n_pistons": 4, "max_cycles": 40},
     "knights_archers_zombies": {"max_cycles": 60},

@@ -10,7 +10,7 @@ from helpers_b import check_episode_stats, check_missing_dependency, check_polic
 from pufferlib.environments import griddly
 from pufferlib.exceptions import APIUsageError
 
-REASON = "needs the griddly extra: pip install pufferlib[griddly]"
+REASON = "needs the griddly extra: pip install -e '.[griddly]'"
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from helpers_b import check_episode_stats, check_missing_dependency, check_polic
 from pufferlib.environments import magent
 from pufferlib.exceptions import APIUsageError
 
-REASON = "needs the magent extra: pip install pufferlib[magent]"
+REASON = "needs the magent extra: pip install -e '.[magent]'"
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from helpers_b import check_episode_stats, check_missing_dependency, check_polic
 from pufferlib.environments import minihack
 from pufferlib.exceptions import APIUsageError
 
-REASON = "needs the minihack extra: pip install pufferlib[minihack]"
+REASON = "needs the minihack extra: pip install -e '.[minihack]'"
 ROOM_KEYS = ("glyphs_crop", "blstats")
 
 

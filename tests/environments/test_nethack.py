@@ -9,7 +9,7 @@ from helpers_b import check_episode_stats, check_missing_dependency, check_polic
 from pufferlib.environments import nethack
 from pufferlib.exceptions import APIUsageError
 
-REASON = "needs the nethack extra: pip install pufferlib[nethack]"
+REASON = "needs the nethack extra: pip install -e '.[nethack]'"
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from helpers_b import check_missing_dependency, check_policy, collect_batch, run
 from pufferlib.environments import nmmo
 from pufferlib.exceptions import APIUsageError
 
-REASON = ("needs the nmmo extra (pip install pufferlib[nmmo]), which does not install on Python 3.11 "
+REASON = ("needs the nmmo extra (pip install -e '.[nmmo]'), which does not install on Python 3.11 "
           "with numpy 2: nmmo pins numpy==1.23.3, gymnasium==0.29.1 and pettingzoo==1.24.1")
 
 

@@ -9,7 +9,7 @@ from helpers_b import check_episode_stats, check_missing_dependency, check_polic
 from pufferlib.environments import open_spiel
 from pufferlib.exceptions import APIUsageError
 
-REASON = "needs the open_spiel extra: pip install pufferlib[open_spiel]"
+REASON = "needs the open_spiel extra: pip install -e '.[open_spiel]'"
 GAMES = {"tic_tac_toe": (27, 9), "connect_four": (126, 7), "kuhn_poker": (7, 2), "leduc_poker": (16, 3)}
 
 

@@ -16,7 +16,7 @@ from pufferlib.environments import pokemon_red
 from pufferlib.environments.pokemon_red.environment import ROM_ENV_VAR, MissingROMError
 from pufferlib.exceptions import APIUsageError, EnvironmentSetupError
 
-REASON = "needs the pokemon_red extra: pip install pufferlib[pokemon_red]"
+REASON = "needs the pokemon_red extra: pip install -e '.[pokemon_red]'"
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from helpers_b import check_episode_stats, check_missing_dependency, check_polic
 from pufferlib.environments import vizdoom
 from pufferlib.exceptions import APIUsageError
 
-REASON = "needs the vizdoom extra: pip install pufferlib[vizdoom]"
+REASON = "needs the vizdoom extra: pip install -e '.[vizdoom]'"
 
 
 @pytest.fixture

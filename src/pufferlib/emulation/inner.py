@@ -67,8 +67,9 @@ def _check_step_result(env: Any, result: Any) -> None:
     if not isinstance(result, tuple) or len(result) != 5:
         raise APIUsageError(
             f"{type(env).__name__}.step() returned {_describe(result)}, not (observation, reward, "
-            "terminated, truncated, info): pufferlib needs the Gymnasium / "
-            "PettingZoo >= 1.24 API (the old 4-tuple `done` API is not supported)."
+            "terminated, truncated, info): pufferlib needs the Gymnasium / PettingZoo >= 1.24 API. An env "
+            "on the old Gym API (4 values with `done`) can be wrapped: "
+            "pufferlib.wrappers.GymToGymnasium(env)."
         )
 
 

@@ -216,14 +216,22 @@ def _shape_error(obs: Any, shape: tuple, space: gymnasium.Space, who: str = "") 
     )
 
 
-def emulate(struct: np.ndarray, sample: Any) -> None:
-    """Write a nested ``sample`` into ``struct``, an array of the space's struct dtype."""
+def emulate(struct: np.ndarray, sample: Any, action_space: gymnasium.Space | None = None) -> None:
+    """Write a nested ``sample`` into ``struct``, an array of the space's struct dtype.
+
+    An observation is written as it is. For an action, pass its ``action_space``: the flat action
+    space counts every ``Discrete``/``MultiDiscrete`` from 0 (``emulate_action_space``), so their
+    ``start`` is removed, and the written row is a valid flat action.
+    """
     if isinstance(sample, dict):
         for key, value in sample.items():
-            emulate(struct[str(key)], value)
+            sub = action_space[key] if action_space is not None else None
+            emulate(struct[str(key)], value, sub)
     elif isinstance(sample, tuple):
         for i, value in enumerate(sample):
-            emulate(struct[f"f{i}"], value)
+            emulate(struct[f"f{i}"], value, action_space[i] if action_space is not None else None)
+    elif isinstance(action_space, (*spaces.Discrete, *spaces.MultiDiscrete)):
+        struct[...] = np.asarray(sample) - np.asarray(action_space.start)
     else:
         struct[...] = sample
 

@@ -12,9 +12,9 @@ from types import ModuleType
 from pufferlib.exceptions import EnvironmentSetupError
 
 
-def try_import(module: str, extra: str) -> ModuleType:
-    """Import an optional dependency, or raise ``EnvironmentSetupError`` naming the extra."""
+def try_import(module: str, extra: str, purpose: str = "") -> ModuleType:
+    """Import an optional dependency, or raise ``EnvironmentSetupError`` naming the extra (and why)."""
     try:
         return importlib.import_module(module)
     except ImportError as e:
-        raise EnvironmentSetupError(e, extra) from e
+        raise EnvironmentSetupError(e, extra, purpose) from e

@@ -236,6 +236,22 @@ class SB3VecEnv(VecEnv):
             "processes; pass settings to the env creator instead."
         )
 
+    def get_images(self) -> list[Any]:
+        """One ``render()`` per SB3 env (what ``render()`` tiles and ``VecVideoRecorder`` records).
+
+        The envs must be in this process (the Serial backend) and made with ``render_mode="rgb_array"``;
+        an env hosting several agents renders once, for each of them.
+        """
+        envs = getattr(self.vecenv, "envs", None)
+        if envs is None:
+            raise APIUsageError(f"Rendering needs the envs in this process: make the vecenv with the Serial "
+                                f"backend (this one is {type(self.vecenv).__name__}).")
+        images = []
+        for env in envs:
+            image = env.render()
+            images.extend([image] * int(env.num_agents))
+        return images
+
     def env_is_wrapped(self, wrapper_class: type, indices: Any = None) -> list[bool]:
         # Episode statistics arrive in Monitor's format, which is what SB3 checks for.
         return [wrapper_class is Monitor for _ in self._indices(indices)]

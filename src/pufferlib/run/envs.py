@@ -19,7 +19,7 @@ from typing import Any
 import gymnasium
 
 from pufferlib.exceptions import APIUsageError, EnvironmentSetupError
-from pufferlib.postprocess import final_stats
+from pufferlib.postprocess import checked_step, final_stats
 from pufferlib.run.spec import find_callable, import_packages
 
 
@@ -84,7 +84,7 @@ class RecordedEpisodeStats(gymnasium.Wrapper):
     """
 
     def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict]:
-        observation, reward, terminated, truncated, info = self.env.step(action)
+        observation, reward, terminated, truncated, info = checked_step(self.env, self.env.step(action))
         if not (terminated or truncated):
             return observation, reward, terminated, truncated, {}
         info = dict(info)

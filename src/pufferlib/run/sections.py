@@ -126,8 +126,8 @@ class VecConfig(Section):
     num_workers: int = option(0, "worker processes; 0: the backend's default", low=0)
     batch_size: int = option(0, "env objects per batch; 0: all of them (no asynchronous pool)", low=0)
     zero_copy: bool = option(True, "multiprocessing: batches are views of shared memory")
-    timeout: float = option(0.0, "seconds a worker may stay silent before the run stops with an error "
-                                 "(and saves); 0: no limit, a warning at 60 s", low=0)
+    timeout: float = option(300.0, "seconds a worker may stay silent (building, resetting or stepping its "
+                                   "envs) before the run stops with an error and saves; 0: no limit", low=0)
     address: str = option("", "ray: an existing cluster to join; empty: start one or use RAY_ADDRESS")
     recover: bool = option(False, "ray: restart workers lost with a node and reset their envs")
 

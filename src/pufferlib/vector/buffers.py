@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from pufferlib.memory import require
 from pufferlib.namespace import Namespace, namespace
 
 _ALIGN = 64  # cache line: workers writing neighbouring arrays do not share lines at the seams
@@ -93,6 +94,8 @@ class Buffers:
     def __init__(self, spec: BufferSpec, memory: Any = None):
         self.spec = spec
         layout, nbytes = spec.layout()
+        if memory is None:
+            require(nbytes, "The vecenv's buffers", "lower vec.num_copies or the env's number of games")
         raw = np.zeros(nbytes, dtype=np.uint8) if memory is None else np.frombuffer(memory, dtype=np.uint8)
         if raw.nbytes < nbytes:
             raise ValueError(f"Shared memory of {raw.nbytes} bytes is smaller than the {nbytes} needed")

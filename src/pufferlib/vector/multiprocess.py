@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from pufferlib.exceptions import APIUsageError
+from pufferlib.memory import require
 from pufferlib.vector.base import VecEnv
 from pufferlib.vector.buffers import Buffers, BufferSpec
 from pufferlib.vector.config import (
@@ -310,6 +311,8 @@ class Multiprocessing(VecEnv):
 
         driver = create_env(creators[0], args[0], kwargs[0])
         spec = BufferSpec.for_env(driver, pool.num_envs, pool.num_workers)
+        require(spec.nbytes, "The vecenv's shared buffers",
+                "lower vec.num_copies or the env's number of games")
         memory = ctx.RawArray(ctypes.c_uint8, spec.nbytes)
         buffers = Buffers(spec, memory)
         workers = _Workers(ctx, pool.num_workers, not pool.block_batches, buffers.commands, driver)

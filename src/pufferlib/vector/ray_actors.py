@@ -113,12 +113,20 @@ def _connect(ray: Any, address: str | None) -> None:
     _check_reachable(target)
     try:
         ray.init(address=target)
-    except (ConnectionError, ValueError, TimeoutError) as e:
-        raise APIUsageError(
-            f"Could not connect to the Ray cluster at {target!r} ({type(e).__name__}: {e}). Start one "
-            "with `ray start --head` and pass the address it prints (HOST:6379) as address= or "
-            "RAY_ADDRESS, or pass address=None to start a local cluster."
-        ) from e
+    except (ConnectionError, ValueError, TimeoutError, RuntimeError) as e:
+        raise APIUsageError(_connect_failure(target, e)) from e
+
+
+def _connect_failure(target: str, error: BaseException) -> str:
+    """What went wrong joining the cluster at ``target``, and the fix for that case."""
+    reason = f"{type(error).__name__}: {error}"
+    if any(word in str(error).lower() for word in ("auth", "token", "unauthenticated", "permission")):
+        return (f"The Ray cluster at {target!r} refused the connection ({reason}): it uses token "
+                "authentication. Set RAY_AUTH_MODE=token and the cluster's token in RAY_AUTH_TOKEN (or "
+                "RAY_AUTH_TOKEN_PATH; `ray get-auth-token` on the head prints it), then run again.")
+    return (f"Could not connect to the Ray cluster at {target!r} ({reason}). Start one with `ray start "
+            "--head` and pass the address it prints (HOST:6379) as address= or RAY_ADDRESS, or pass "
+            "address=None to start a local cluster.")
 
 
 def _check_reachable(address: str) -> None:
@@ -200,7 +208,7 @@ class Ray(VecEnv):
         self._recover = recover
         self.restarts = 0
         self._warned_silent = False
-        ray = try_import("ray", "ray")
+        ray = try_import("ray", "ray", "the Ray backend")
         self._ray = ray
         creators, args, kwargs = normalize_creators(env_creators, env_args, env_kwargs, num_envs)
         _connect(ray, address)

@@ -41,6 +41,11 @@ class Serial(VecEnv):
             self._shutdown()
             raise
 
+    @property
+    def envs(self) -> list:
+        """The env objects, in order (they live in this process: they can be rendered or inspected)."""
+        return list(self._envs)
+
     def _launch(self, workers: Sequence[int], seeds: list[int | None] | None) -> None:
         per_worker = self.envs_per_worker
         for w in workers:

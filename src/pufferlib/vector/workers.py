@@ -7,6 +7,7 @@ vecenv's ``timeout`` raises ``WorkerTimeoutError``; without a timeout, one silen
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,17 @@ class WorkerTimeoutError(WorkerError, TimeoutError):
 
     def __reduce__(self) -> tuple:
         return type(self), (self.message, self.worker_index, self.pid, self.state)
+
+
+def process_exists(pid: int) -> bool:
+    """True while process ``pid`` exists (also when it belongs to another user)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def process_state(pid: int | None) -> str:

@@ -119,6 +119,8 @@ NATIVE_GAMES: dict[str, tuple[str, dict[str, Any]]] = {
     "breakout": ("breakout:Breakout", {}),
     "pong": ("pong:Pong", {}),
     "connect4": ("connect4:Connect4", {}),
+    "tetris": ("tetris:Tetris", {}),
+    "freeway": ("freeway:Freeway", {}),
 }
 NATIVE_ENVS = tuple(NATIVE_GAMES)
 

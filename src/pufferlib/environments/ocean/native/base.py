@@ -15,12 +15,15 @@ ocean:NAME --help`` reads it).
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any, ClassVar
 
 import numpy as np
 
 from pufferlib.environments.ocean.native import core
+from pufferlib.environments.ocean.native.cache import recompiling_if_damaged
 from pufferlib.exceptions import APIUsageError
+from pufferlib.memory import require
 from pufferlib.puffer_env import PufferEnv
 
 RENDER_MODES = ["ansi", "rgb_array"]
@@ -68,6 +71,7 @@ class NativeEnv(PufferEnv):
         self._log_keys = (*core.LOG_BASE_KEYS, *self.LOG_EXTRA_KEYS)
         self._each_episode = False
         self._taped = False
+        self._prepared = False
         self._action_dtype = self.single_action_space.dtype
         self._action_shape = (self.num_agents, *self.single_action_space.shape)
         # ``_action_shape`` once reset() ran, None before: step()'s fast path then fails and the
@@ -119,6 +123,21 @@ class NativeEnv(PufferEnv):
 
     # -- PufferEnv API -----------------------------------------------------------------
 
+    def _seed_and_reset(self, seed: int) -> None:
+        if not self._taped:
+            core.seed_games(self.rng, seed, self.agents_per_game)
+        self._reset_games()
+
+    def _first_reset(self, seed: int) -> None:
+        """Refuse games that cannot fit in memory, then reset them (compiling the kernels, again if
+        Numba's cache of them is damaged)."""
+        owned = sum(value.nbytes for value in vars(self).values()
+                    if isinstance(value, np.ndarray) and value.flags.owndata)
+        require(owned, f"{self.num_envs:,} games of {type(self).__name__}", "lower num_envs (--env.num-envs)")
+        modules = (sys.modules[type(self).__module__], core)
+        recompiling_if_damaged(lambda: self._seed_and_reset(seed), modules, type(self).__name__)
+        self._prepared = True
+
     def reset(self, seed: int | None = None) -> tuple[np.ndarray, list[dict]]:
         if seed is None:
             seed = int.from_bytes(os.urandom(4), "little")
@@ -126,9 +145,10 @@ class NativeEnv(PufferEnv):
             raise APIUsageError(
                 f"{type(self).__name__}.reset: seed must be an int in [0, 2**32) or None, got {seed!r}."
             )
-        if not self._taped:
-            core.seed_games(self.rng, int(seed), self.agents_per_game)
-        self._reset_games()
+        if self._prepared:
+            self._seed_and_reset(int(seed))
+        else:
+            self._first_reset(int(seed))
         self.rewards[:] = 0
         self.terminals[:] = False
         self.truncations[:] = False

@@ -1,14 +1,39 @@
-"""Connect Four against a scripted opponent, ``num_envs`` games per kernel call.
+"""Connect Four against PufferLib 3.0's negamax opponent, ``num_envs`` games per kernel call.
 
-A 6 x 7 board; the agent plays first. Each step the agent drops a piece into a column (action
-0-6). Four of its pieces in a row (any direction) win: reward +1, terminal. A full column is an
-illegal move and loses: reward -1, terminal. Otherwise the opponent replies: it plays a
-winning move when it has one (the agent then loses: -1), else a uniformly random legal
-column. A full board is a draw (reward 0, terminal).
+A port of PufferLib 3.0.0's ``puffer_connect4``. The board is 6 rows x 7 columns; the agent
+plays first. Each step the agent drops a piece into a column (action 0-6):
 
-Observations (float32, 84): the agent's pieces then the opponent's, each a 0/1 6 x 7 plane in
-row-major order, row 0 at the top. Episode stats: ``score`` = 1 for a win, else 0 (so its
-mean is the win rate); ``draw`` and ``illegal`` are the draw and illegal-move rates.
+- a full column is an illegal move: the agent loses (reward -1, terminal);
+- four of the agent's pieces in a row (any direction) win: reward +1, terminal;
+- otherwise the opponent replies, and four of its pieces in a row lose: reward -1, terminal;
+- a full board with no four in a row is a draw: reward 0, terminal;
+- else reward 0 and the game goes on.
+
+The opponent: after the agent's first move into column 3 it answers column 2, after a first
+move into column 4 it answers column 3 (3.0's opening book). Otherwise it takes the first
+column (left to right) that wins at once; else it scores every legal column with a depth-3
+sum-negamax (a four made by the side that just moved at remaining depth ``d`` is worth
+``10**d`` to it, a full board 0, each node the negated sum of its children: 3.0's
+heuristic, not a true minimax) and plays a best one, ties broken by C's ``rand() % ties``.
+
+Observations (float32, 42): cell ``col * 6 + row`` (row 0 at the bottom) is +1 for the
+agent's piece, -1 for the opponent's, 0 when empty. Episode stats: ``score`` is the final
+reward (+1 win, -1 loss, 0 draw: 3.0's ``score``), ``perf`` is 1 for a win (its mean is the
+win rate), ``episode_length`` the agent's moves.
+
+Differences from PufferLib 3.0
+------------------------------
+- A full board is a draw (reward 0, terminal). 3.0 has no draw rule: the full board stays
+  on, the agent's next move is necessarily into a full column, and that loses (-1), so 3.0
+  scores a drawn game as a win for the opponent.
+- A finished game restarts inside its last step (the returned observation is the new empty
+  board), as every native env does. 3.0 returns the final board on the last step, then
+  spends one more step (action ignored, reward 0, no flag) on clearing it.
+- ``episode_length`` is the number of agent moves. 3.0 logs twice that (``add_log`` adds the
+  length to itself) and clears its log on every reset, so its statistics only see games that
+  ended on the very step it reports (with few games, often none: then its report has no
+  ``episode_length`` key, and 3.0's trainer stops with ``KeyError('episode_length')``).
+- The observation space is ``Box(-1, 1)``: 3.0 declares ``Box(0, 1)`` and writes -1.
 """
 
 from __future__ import annotations
@@ -25,74 +50,161 @@ from pufferlib.exceptions import APIUsageError
 
 ROWS, COLS = 6, 7
 CELLS = ROWS * COLS
-EMPTY, AGENT, OPPONENT = 0, 1, 2
-LOG_DRAW, LOG_ILLEGAL = core.LOG_EXTRA, core.LOG_EXTRA + 1
-_ONE = np.uint64(1)
-_SHIFTS = (np.uint64(1), np.uint64(7), np.uint64(6), np.uint64(8))  # vertical, horizontal, diagonals
+AGENT, OPPONENT = 0, 1  # rows of ``pieces``
+SEARCH_DEPTH = 3
+LOG_PERF = core.LOG_EXTRA
+
+# Bitboards (the gamesolver.org layout 3.0 uses): bit ``col * 7 + row`` (row 0 at the bottom),
+# the 7th bit of each column an always-empty sentinel so that shifts never wrap.
+_U = np.uint64
+BOTTOM = _U(sum(1 << (c * (ROWS + 1)) for c in range(COLS)))  # row 0 of every column
+BOARD = _U(BOTTOM * _U((1 << ROWS) - 1))  # every playable cell: the value of a full board
+OPENING_KEY = _U(1 << ((COLS - 1) * (ROWS + 1)))  # 3.0's ``c_bottom()``, added to its position key
+# 3.0's opening book, keyed by ``agent + mask + OPENING_KEY``: the agent's first move -> reply.
+BOOK_CENTRE = _U(OPENING_KEY + _U(2 << (3 * (ROWS + 1))))  # agent played column 3: answer 2
+BOOK_RIGHT = _U(OPENING_KEY + _U(2 << (4 * (ROWS + 1))))  # agent played column 4: answer 3
+# 3.0's ``draw()`` compares the mask with this constant, meant as the full board; it is the
+# two pieces at the bottom of columns 5 and 6, so 3.0's search scores that position 0
+# (reached when the opponent weighs its first reply). A full board has no moves, so scores 0
+# anyway: this quirk is the only effect of 3.0's draw test, and is kept.
+QUIRK_DRAW = _U(4432406249472)
+_ONE = _U(1)
+_S1, _S2, _S3, _S6, _S7, _S8 = _U(1), _U(2), _U(3), _U(6), _U(7), _U(8)
+_S12, _S14, _S16, _S21 = _U(12), _U(14), _U(16), _U(21)
+_TOPS = np.array([1 << (c * (ROWS + 1) + ROWS - 1) for c in range(COLS)], dtype=np.uint64)
+_BOTTOMS = np.array([1 << (c * (ROWS + 1)) for c in range(COLS)], dtype=np.uint64)
 
 
-@numba.njit(cache=True)
-def _wins(bits: np.ndarray, g: int, row: int, col: int, player: int) -> bool:
-    """Whether ``player``'s piece at (row, col) completes four in a row.
+@numba.njit(cache=True, inline="always")
+def _won(pieces: np.uint64) -> bool:
+    """Whether ``pieces`` holds four in a row: horizontal, both diagonals, vertical."""
+    m = pieces & (pieces >> _S7)
+    if m & (m >> _S14):
+        return True
+    m = pieces & (pieces >> _S6)
+    if m & (m >> _S12):
+        return True
+    m = pieces & (pieces >> _S8)
+    if m & (m >> _S16):
+        return True
+    m = pieces & (pieces >> _S1)
+    return (m & (m >> _S2)) != 0
 
-    Bitboards: bit ``col * 7 + height`` (6 rows counted from the bottom plus one empty sentinel
-    bit per column, so that shifts never wrap into the next column). Four in a row along a
-    direction of bit distance ``d`` leaves a bit set in ``m & (m >> 2d)``, ``m = b & (b >> d)``.
+
+@numba.njit(cache=True, inline="always")
+def _winning_cells(pieces: np.uint64) -> np.uint64:
+    """Every cell that would complete four in a row with ``pieces`` (empty or not)."""
+    r = (pieces << _S1) & (pieces << _S2) & (pieces << _S3)  # vertical: three below
+    for shift in (_S7, _S6, _S8):  # horizontal, both diagonals
+        p = (pieces << shift) & (pieces << (shift + shift))
+        r |= p & (pieces << (shift + shift + shift))
+        r |= p & (pieces >> shift)
+        p = (pieces >> shift) & (pieces >> (shift + shift))
+        r |= p & (pieces << shift)
+        r |= p & (pieces >> (shift + shift + shift))
+    return r & BOARD
+
+
+@numba.njit(cache=True, inline="always")
+def _popcount(x: np.uint64) -> int:
+    count = 0
+    while x:
+        x &= x - _ONE
+        count += 1
+    return count
+
+
+@numba.njit(cache=True, inline="always")
+def _depth1(pieces: np.uint64, other: np.uint64) -> int:
+    """3.0's negamax at depth 1 (``other`` just moved, ``pieces`` is to move), in closed form.
+
+    ``other``'s four is worth 10; a full board 0; else each legal move that makes a four is
+    a child worth 1, so the node is minus their count. (The side to move never already holds
+    a four: the search stops at the first one.)
     """
-    b = bits[g, player] | (_ONE << np.uint64(col * 7 + ROWS - 1 - row))
-    for shift in _SHIFTS:
-        m = b & (b >> shift)
-        if m & (m >> (shift + shift)):
-            return True
-    return False
+    if _won(other):
+        return 10
+    mask = pieces | other
+    playable = (mask + BOTTOM) & BOARD  # the lowest empty cell of every non-full column
+    return -_popcount(_winning_cells(pieces) & playable)
 
 
 @numba.njit(cache=True)
-def _drop(
-    board: np.ndarray, bits: np.ndarray, heights: np.ndarray, obs: np.ndarray, g: int, col: int, player: int
-) -> int:
-    row = ROWS - 1 - heights[g, col]
-    board[g, row, col] = player
-    bits[g, player] |= _ONE << np.uint64(col * 7 + heights[g, col])
-    heights[g, col] += 1
-    obs[g, (player - 1) * CELLS + row * COLS + col] = 1.0
-    return row
+def _depth2(pieces: np.uint64, other: np.uint64) -> int:
+    if _won(other):
+        return 100
+    mask = pieces | other
+    value = 0
+    for col in range(COLS):
+        if mask & _TOPS[col]:
+            continue
+        grown = mask | (mask + _BOTTOMS[col])
+        value -= _depth1(other, other ^ grown)
+    return value
 
 
 @numba.njit(cache=True)
-def _opponent_move(bits: np.ndarray, heights: np.ndarray, rng: np.ndarray, g: int) -> int:
-    legal = 0
-    for c in range(COLS):
-        if heights[g, c] < ROWS:
-            legal += 1
-            if _wins(bits, g, ROWS - 1 - heights[g, c], c, OPPONENT):
-                return c
-    pick = core.randint(rng, g, legal)
-    for c in range(COLS):
-        if heights[g, c] < ROWS:
+def _depth3(pieces: np.uint64, other: np.uint64) -> int:
+    if _won(other):
+        return 1000
+    mask = pieces | other
+    if mask == QUIRK_DRAW:
+        return 0
+    value = 0
+    for col in range(COLS):
+        if mask & _TOPS[col]:
+            continue
+        grown = mask | (mask + _BOTTOMS[col])
+        value -= _depth2(other, other ^ grown)
+    return value
+
+
+@numba.njit(cache=True)
+def opponent_move(agent: np.uint64, opponent: np.uint64, rng: np.ndarray, g: int, values: np.ndarray) -> int:
+    """The column 3.0's opponent plays (see the module docstring); draws C's ``rand()`` only
+    to break ties. ``values`` is scratch space for the 7 columns' values: integers of at most
+    1000 in magnitude, so 3.0's float32 sums are exact and ints give the same ties."""
+    mask = agent | opponent
+    key = agent + mask + OPENING_KEY
+    if key == BOOK_CENTRE:
+        return 2
+    if key == BOOK_RIGHT:
+        return 3
+    for col in range(COLS):
+        if not mask & _TOPS[col] and _won(agent ^ (mask | (mask + _BOTTOMS[col]))):
+            return col
+    best = 9999
+    for col in range(COLS):
+        values[col] = 9999
+        if mask & _TOPS[col]:
+            continue
+        values[col] = -_depth3(agent, agent ^ (mask | (mask + _BOTTOMS[col])))
+        best = min(best, values[col])
+    ties = 0
+    for col in range(COLS):
+        if values[col] == best:
+            ties += 1
+    pick = core.randint(rng, g, ties)
+    for col in range(COLS):
+        if values[col] == best:
             if pick == 0:
-                return c
+                return col
             pick -= 1
-    return -1
+    return 0
 
 
-@numba.njit(cache=True)
-def _clear(
-    board: np.ndarray, bits: np.ndarray, heights: np.ndarray, ticks: np.ndarray, obs: np.ndarray, g: int
-) -> None:
-    board[g, :, :] = EMPTY
-    bits[g, :] = 0
-    heights[g, :] = 0
-    ticks[g] = 0
-    obs[g, :] = 0.0
+@numba.njit(cache=True, inline="always")
+def _put(obs: np.ndarray, g: int, col: int, mask: np.uint64, value: float) -> None:
+    """Write the piece just played in column ``col`` (the top of ``mask`` there) into obs."""
+    column = (mask >> _U(col * (ROWS + 1))) & _U((1 << ROWS) - 1)
+    obs[g, col * ROWS + _popcount(column) - 1] = value
 
 
 @numba.njit(cache=True)
 def step_kernel(
-    board: np.ndarray,
-    bits: np.ndarray,
-    heights: np.ndarray,
+    pieces: np.ndarray,
     ticks: np.ndarray,
+    values: np.ndarray,
     rng: np.ndarray,
     actions: np.ndarray,
     obs: np.ndarray,
@@ -102,71 +214,83 @@ def step_kernel(
     log: np.ndarray,
     reset_all: bool,
 ) -> int:
+    """Advance every game one agent move and the opponent's reply (``reset_all``: clear every
+    board instead); 1 if an action was not a column 0-6, else 0."""
+    n = pieces.shape[0]
     if reset_all:
-        for g in range(board.shape[0]):
-            _clear(board, bits, heights, ticks, obs, g)
+        for g in range(n):
+            pieces[g, AGENT] = 0
+            pieces[g, OPPONENT] = 0
+            ticks[g] = 0
+            obs[g, :] = 0.0
         return 0
     bad = 0
-    for g in range(board.shape[0]):
+    one, minus_one = np.float32(1.0), np.float32(-1.0)
+    for g in range(n):
         col = actions[g]
         if col < 0 or col >= COLS:
             bad = 1
             col = 0
         ticks[g] += 1
+        agent, opponent = pieces[g, AGENT], pieces[g, OPPONENT]
+        mask = agent | opponent
         reward = 0.0
         terminal = True
-        illegal = draw = False
-        if heights[g, col] >= ROWS:
-            reward, illegal = -1.0, True
+        if mask & _TOPS[col]:  # a full column: illegal, lost
+            reward = -1.0
         else:
-            row = _drop(board, bits, heights, obs, g, col, AGENT)
-            if _wins(bits, g, row, col, AGENT):
+            mask = mask | (mask + _BOTTOMS[col])
+            agent = opponent ^ mask
+            if _won(agent):
                 reward = 1.0
-            elif ticks[g] * 2 - 1 >= CELLS:
-                draw = True
             else:
-                reply = _opponent_move(bits, heights, rng, g)
-                row = _drop(board, bits, heights, obs, g, reply, OPPONENT)
-                if _wins(bits, g, row, reply, OPPONENT):
+                _put(obs, g, col, mask, one)
+                reply = opponent_move(agent, opponent, rng, g, values)
+                mask = mask | (mask + _BOTTOMS[reply])
+                opponent = agent ^ mask
+                if _won(opponent):
                     reward = -1.0
-                elif ticks[g] * 2 >= CELLS:
-                    draw = True
-                else:
+                elif mask != BOARD:  # a full board is a draw (reward 0, terminal)
+                    _put(obs, g, reply, mask, minus_one)
                     terminal = False
         rewards[g] = reward
         terminals[g] = terminal
         truncations[g] = False
         if terminal:
-            core.log_episode(log, g, reward, ticks[g], 1.0 if reward > 0 else 0.0)
-            log[g, LOG_DRAW] += draw
-            log[g, LOG_ILLEGAL] += illegal
-            _clear(board, bits, heights, ticks, obs, g)
+            core.log_episode(log, g, reward, ticks[g], reward)
+            log[g, LOG_PERF] += 1.0 if reward > 0.0 else 0.0
+            agent = opponent = _U(0)
+            ticks[g] = 0
+            obs[g, :] = 0.0
+        pieces[g, AGENT] = agent
+        pieces[g, OPPONENT] = opponent
     return bad
 
 
 class Connect4(NativeEnv):
-    """``num_envs`` Connect Four games against the scripted opponent (see the module docstring)."""
+    """``num_envs`` Connect Four games against 3.0's negamax opponent (see the module docstring).
 
-    LOG_EXTRA_KEYS: ClassVar[tuple[str, ...]] = ("draw", "illegal")
+    ``pieces`` is the ``(num_envs, 2)`` uint64 bitboards (agent, opponent); ``set_position``
+    puts a game in a chosen position.
+    """
+
+    LOG_EXTRA_KEYS: ClassVar[tuple[str, ...]] = ("perf",)
 
     def __init__(
         self, num_envs: int = 1, render_mode: str | None = None, report_interval: int = 32, buf: Any = None
     ):
-        self.single_observation_space = gymnasium.spaces.Box(0.0, 1.0, (2 * CELLS,), np.float32)
+        self.single_observation_space = gymnasium.spaces.Box(-1.0, 1.0, (CELLS,), np.float32)
         self.single_action_space = gymnasium.spaces.Discrete(COLS)
         super().__init__(num_envs, render_mode, report_interval, buf)
-        self.board = np.zeros((self.num_envs, ROWS, COLS), dtype=np.int8)
-        # One bitboard per player (index AGENT or OPPONENT; 0 unused): the win checks' input.
-        self.bits = np.zeros((self.num_envs, 3), dtype=np.uint64)
-        self.heights = np.zeros((self.num_envs, COLS), dtype=np.int64)
+        self.pieces = np.zeros((self.num_envs, 2), dtype=np.uint64)
         self.ticks = np.zeros(self.num_envs, dtype=np.int64)
+        self._values = np.zeros(COLS, dtype=np.int64)  # the opponent's scratch space
 
     def _step_games(self, actions: np.ndarray, reset_all: bool = False) -> int:
         return step_kernel(
-            self.board,
-            self.bits,
-            self.heights,
+            self.pieces,
             self.ticks,
+            self._values,
             self.rng,
             actions,
             self.observations,
@@ -177,33 +301,40 @@ class Connect4(NativeEnv):
             reset_all,
         )
 
-    def set_position(self, game: int, board: np.ndarray) -> None:
-        """Put game ``game`` in the position ``board`` (6 x 7 of EMPTY/AGENT/OPPONENT, row 0 at the top).
+    def board(self, game: int = 0) -> np.ndarray:
+        """Game ``game``'s board: ``(6, 7)`` int8, row 0 at the top, 1 agent, -1 opponent, 0 empty."""
+        agent, opponent = (int(p) for p in self.pieces[game])
+        board = np.zeros((ROWS, COLS), dtype=np.int8)
+        for col in range(COLS):
+            for row in range(ROWS):
+                bit = 1 << (col * (ROWS + 1) + row)
+                board[ROWS - 1 - row, col] = 1 if agent & bit else -1 if opponent & bit else 0
+        return board
 
-        Pieces must rest on each other (no gaps under a piece); the agent is to move.
+    def set_position(self, game: int, board: np.ndarray) -> None:
+        """Put game ``game`` in the position ``board`` (as ``board()`` returns it), agent to move.
+
+        Pieces must rest on each other (no gaps under a piece).
         """
-        board = np.asarray(board, dtype=np.int8)
-        filled = board != EMPTY
-        if (
-            board.shape != (ROWS, COLS)
-            or not np.isin(board, (EMPTY, AGENT, OPPONENT)).all()
-            or (filled[:-1] & ~filled[1:]).any()
-        ):
-            raise APIUsageError(f"Connect4.set_position: need a {ROWS}x{COLS} board of 0/1/2 without gaps.")
-        self.board[game] = board
-        self.heights[game] = filled.sum(axis=0)
-        self.bits[game] = 0
-        for player in (AGENT, OPPONENT):
-            rows, cols = np.nonzero(board == player)
-            self.bits[game, player] = sum(1 << int(c * 7 + ROWS - 1 - r) for r, c in zip(rows, cols))
-        self.observations[game] = np.concatenate([(board == AGENT).ravel(), (board == OPPONENT).ravel()])
-        self.ticks[game] = int((board == AGENT).sum())
+        board = np.asarray(board)
+        filled = board != 0
+        gaps = board.shape == (ROWS, COLS) and (filled[:-1] & ~filled[1:]).any()
+        if board.shape != (ROWS, COLS) or not np.isin(board, (-1, 0, 1)).all() or gaps:
+            raise APIUsageError(f"Connect4.set_position: need a {ROWS}x{COLS} board of -1/0/1 without gaps.")
+        bits = [0, 0]
+        for player, value in ((AGENT, 1), (OPPONENT, -1)):
+            for r, c in zip(*np.nonzero(board == value)):
+                bits[player] |= 1 << int(c * (ROWS + 1) + ROWS - 1 - r)
+        self.pieces[game] = bits
+        self.observations[game] = board[::-1].T.ravel()
+        self.ticks[game] = int((board == 1).sum())
 
     def render_ansi(self) -> str:
-        symbols = {EMPTY: ".", AGENT: "X", OPPONENT: "O"}
-        rows = [" ".join(symbols[int(v)] for v in row) for row in self.board[0]]
+        symbols = {0: ".", 1: "X", -1: "O"}
+        rows = [" ".join(symbols[int(v)] for v in row) for row in self.board(0)]
         return "\n".join(rows) + "\n" + " ".join(str(c) for c in range(COLS)) + "\n"
 
     def render_rgb(self) -> np.ndarray:
-        palette = {EMPTY: (35, 35, 45), AGENT: draw.COLOURS["agent"], OPPONENT: (240, 220, 60)}
-        return draw.grid_image(self.board[0].astype(np.int64), palette, cell_pixels=24)
+        palette = {0: (35, 35, 45), 1: draw.COLOURS["agent"], 2: (240, 220, 60)}
+        codes = self.board(0).astype(np.int64)
+        return draw.grid_image(np.where(codes < 0, 2, codes), palette, cell_pixels=24)
