@@ -15,7 +15,8 @@ rollout. Then:
   in thread CPU time, which a busy machine disturbs less.
 
 Prints one JSON line per task. Usage:
-    python bench/learner.py [--tasks binding:ocean:cartpole binding:ocean:breakout Hopper-v4] [--rounds 5] [--updates 3]
+    python bench/learner.py [--tasks binding:ocean:cartpole binding:ocean:breakout Hopper-v4]
+        [--rounds 5] [--updates 3]
 """
 
 from __future__ import annotations
@@ -62,12 +63,13 @@ def timed_update(trainer, targets, updates: int) -> tuple[float, float]:
 def bench(task: str, rounds: int, updates: int) -> dict:
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as data_dir:
-        (eager, targets_e), (compiled, targets_c) = (build(task, kind, data_dir) for kind in ("eager", "compiled"))
+        eager, targets_e = build(task, "eager", data_dir)
+        compiled, targets_c = build(task, "compiled", data_dir)
         stats_e = eager.update_policy(targets_e)
         start = time.perf_counter()
         stats_c = compiled.update_policy(targets_c)
         compile_s = time.perf_counter() - start
-        param_diff = max(float((a - b).abs().max()) for a, b in
+        param_diff = max(float((a - b).detach().abs().max()) for a, b in
                          zip(eager.policy.parameters(), compiled.policy.parameters(), strict=True))
         stats_diff = max(abs(stats_e[k] - stats_c[k]) for k in stats_e)
         best = {"eager": (float("inf"), float("inf")), "compiled": (float("inf"), float("inf"))}
@@ -79,10 +81,12 @@ def bench(task: str, rounds: int, updates: int) -> dict:
         cfg = eager.config
         for trainer in (eager, compiled):
             trainer.close(save=False)
-    return {"bench": "learner", "task": task, "batch_size": cfg.batch_size, "minibatch_size": cfg.minibatch_size,
+    return {"bench": "learner", "task": task, "batch_size": cfg.batch_size,
+            "minibatch_size": cfg.minibatch_size,
             "minibatches_per_update": minibatches, "compile_s": round(compile_s, 1),
             "max_param_diff": param_diff, "max_stats_diff": stats_diff,
-            "eager_update_ms": round(best["eager"][0], 2), "compiled_update_ms": round(best["compiled"][0], 2),
+            "eager_update_ms": round(best["eager"][0], 2),
+            "compiled_update_ms": round(best["compiled"][0], 2),
             "eager_update_cpu_ms": round(best["eager"][1], 2),
             "compiled_update_cpu_ms": round(best["compiled"][1], 2),
             "ratio": round(best["eager"][0] / best["compiled"][0], 2),
@@ -93,7 +97,8 @@ def bench(task: str, rounds: int, updates: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tasks", nargs="+", default=list(TASKS))
-    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (each learner keeps its best)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="alternating rounds (each learner keeps its best)")
     parser.add_argument("--updates", type=int, default=3, help="update_policy calls per round")
     args = parser.parse_args()
     for task in args.tasks:
