@@ -142,3 +142,23 @@ def test_inductor_compiles_the_update_to_the_eager_result():
         results.append(copy_)
     for a, b in zip(*(r.parameters() for r in results), strict=True):
         torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.parametrize("learner", ["eager", "compiled"])
+def test_training_on_cuda(learner, tmp_path):
+    """The rollout's pinned, non-blocking copies and both learners on a GPU (inductor makes Triton
+    kernels there): a few updates of a native env give finite losses and weights."""
+    seed_everything(1)
+    vecenv = pufferlib.vector.make(ocean.env_creator("squared_native"), num_envs=1,
+                                   env_kwargs={"num_envs": 64})
+    policy = pufferlib.models.Default(vecenv.driver_env, hidden_size=32)
+    config = TrainConfig(device="cuda", learner=learner, batch_size=1024, minibatch_size=512, bptt_horizon=8,
+                         total_timesteps=4096, data_dir=str(tmp_path))
+    trainer = Trainer(vecenv, policy, config, record=False)
+    while not trainer.done:
+        trainer.evaluate()
+        metrics = trainer.train()
+    assert trainer.learner.kind == learner and np.isfinite(metrics["losses/loss"])
+    assert all(torch.isfinite(p).all() and p.is_cuda for p in trainer.policy.parameters())
+    trainer.close(save=False)

@@ -233,11 +233,11 @@ class Trainer:
             if batch.state is not None:
                 exp.store_lstm_state(batch.env_ids, steps, *batch.state)
 
-        def act(batch: Batch, action: np.ndarray, logprob: torch.Tensor, value: torch.Tensor) -> None:
+        def act(batch: Batch, action: np.ndarray, logprob: np.ndarray, value: np.ndarray) -> None:
             obs = batch.observations if exp.observations_np is not None else batch.observations_device
             exp.store(batch.env_ids, positions["steps"], obs, batch.rewards, batch.terminals,
                       batch.truncations, batch.masks, batch.learnable, batch.episode_starts, action,
-                      logprob.cpu().numpy(), value.view(-1).cpu().numpy())
+                      logprob, value)
 
         before = dict(self.runner.timings)
         self.runner.run(lambda: exp.full, observe=observe, act=act)
