@@ -57,11 +57,14 @@ class Learner:
     backward pass and the clip. ``kind`` is ``"eager"`` or ``"compiled"``; a compiled learner
     that cannot run compiled (``recurrent``, or an ``averager``) runs eagerly and ``kind`` says so.
     ``backend`` is ``torch.compile``'s (default ``BACKEND``; ``"aot_eager"`` skips code generation).
+    ``skip_guards``: once a step has run, later steps with inputs shaped alike skip Dynamo's guard
+    checks (``torch.compiler.set_stance``, a process-wide setting: off while other compiled code
+    runs concurrently, e.g. an overlapped rollout's compiled policy).
     """
 
     def __init__(self, policy: nn.Module, optimizer: torch.optim.Optimizer, config: Any, kind: str = "eager",
                  forward: Callable | None = None, recurrent: bool = False, averager: Any = None,
-                 backend: str | None = None):
+                 backend: str | None = None, skip_guards: bool = True):
         if kind not in LEARNERS:
             raise APIUsageError(f"train.learner = {kind!r}: choose one of {', '.join(LEARNERS)}.")
         self.policy, self.optimizer, self.config = policy, optimizer, config
@@ -76,6 +79,7 @@ class Learner:
         backend = backend or BACKEND
         self.compile_seconds: float | None = None
         self._signature: list | None = None
+        self._skip_guards = skip_guards
         if kind == "compiled":
             self._check_optimizer()
             self._names = [name for name, _ in policy.named_parameters()]
@@ -155,7 +159,7 @@ class Learner:
         inputs = (observations, minibatch, advantages, weights, actions)
         signature = [(t.shape, t.stride(), t.dtype, t.device) for t in inputs]
         args = (self._params, exp_avgs, exp_avg_sqs, steps, self._lr, *inputs)
-        if signature == self._signature:
+        if signature == self._signature and self._skip_guards:
             # Dynamo's guards cost as much as the step itself on small models (about a thousand
             # checks); inputs shaped as the last call's cannot need another graph.
             with torch.compiler.set_stance(skip_guard_eval_unsafe=True):

@@ -87,6 +87,9 @@ class TrainConfig(Section):
     learner: str = option("eager", "the PPO update: eager (op by op) or compiled (forward, loss, backward, "
                                    "clip and Adam as one torch.compile graph; feed-forward policies)",
                           choices=("eager", "compiled"))
+    overlap: bool = option(False, "learn on each rollout in a thread while the next is collected by a "
+                                  "copy of the policy one update behind (feed-forward policies, one "
+                                  "process)")
     compile: bool = option(False, "torch.compile the policy's forward pass")
     compile_mode: str = option("default", "torch.compile mode",
                                choices=("default", "reduce-overhead", "max-autotune",
