@@ -12,7 +12,9 @@ mean +- std beside the published figure, and the learning curves as PNG::
 ``--cleanrl PATH`` also runs CleanRL's own ``ppo_continuous_action.py`` (a copy outside this
 repository, with ``--cleanrl-python`` an interpreter that has its dependencies) on the same
 task, seed and budget, *at the same time* as ours, so both see the same machine load, and
-reports the ratio of its wall and CPU time to ours. ``--steps`` replaces the published
+reports the ratio of its wall and CPU time to ours, and of its time to the published return
+(the first moment the mean of the last 100 episodes reaches it: ``time_to_published_s`` in each
+line) to ours. ``--steps`` replaces the published
 budget (state it when quoting results). ``--set vec.num_envs=8`` (repeatable) changes the
 shipped config for a tuning run; the line records it and the table lists it as its own row.
 """
@@ -31,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -81,12 +84,12 @@ def train_once(task: str, seed: int, steps: int | None, overrides: dict | None =
         config[section].update(values)
     total = steps or budget
     config["train"].update(seed=seed, total_timesteps=total)
-    curve: list[tuple[int, float]] = []
+    curve: list[tuple[int, float, float]] = []
 
     def record(trainer) -> None:
         if trainer.episode_returns:
             returns = trainer.episode_returns
-            curve.append((trainer.global_step, sum(returns) / len(returns)))
+            curve.append((trainer.global_step, sum(returns) / len(returns), time.perf_counter() - start))
 
     with tempfile.TemporaryDirectory() as data_dir:
         config["train"]["data_dir"] = data_dir
@@ -101,8 +104,19 @@ def train_once(task: str, seed: int, steps: int | None, overrides: dict | None =
         "steps": trainer.global_step, "budget": total, "published_budget": budget,
         "final_return": sum(returns) / len(returns) if returns else float("nan"),
         "episodes": trainer.episodes, "wall_s": wall, "cpu_s": cpu, "sps": trainer.global_step / wall,
+        **time_to_published(task, curve),
         "curve": curve[::stride] + curve[-1:], **({"overrides": overrides} if overrides else {}),
     }
+
+
+def time_to_published(task: str, curve: list[tuple[int, float, float]]) -> dict:
+    """Wall seconds and steps until the mean return of the last 100 episodes first reached CleanRL's
+    published return (``None``: never, or no published figure). ``curve``: (step, mean, seconds)."""
+    target = PUBLISHED[task][2]
+    reached = next(((step, seconds) for step, mean, seconds in curve
+                    if target is not None and mean >= target), None)
+    return {"published_return": target, "steps_to_published": reached[0] if reached else None,
+            "time_to_published_s": reached[1] if reached else None}
 
 
 def variant(line: dict) -> str:
@@ -119,38 +133,51 @@ def start_cleanrl(script: str, python: str, env_id: str, seed: int, steps: int, 
                   ) -> subprocess.Popen:
     """CleanRL's script on ``env_id`` in ``workdir`` (its runs/ folder goes there), CPU only.
 
-    Its output goes to ``workdir/cleanrl.log``, not a pipe: nobody reads a pipe while ours
-    trains, and a full pipe would stall CleanRL's run (it prints every episode).
+    A thread of ours reads its output as it comes and writes each line to ``workdir/cleanrl.log``
+    prefixed with the seconds since the start (for the time to the published return). The pipe
+    is always drained: a full pipe would stall CleanRL's run (it prints every episode).
     """
     command = [python, os.path.abspath(script), "--env-id", env_id, "--seed", str(seed),
                "--total-timesteps", str(steps), "--no-cuda"]
-    with open(Path(workdir) / CLEANRL_LOG, "w") as log:
-        return subprocess.Popen(command, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, bufsize=1, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+    def copy_output() -> None:
+        with open(Path(workdir) / CLEANRL_LOG, "w") as log:
+            for text in process.stdout:
+                log.write(f"{time.perf_counter() - start:.3f} {text}")
+
+    process.log_thread = threading.Thread(target=copy_output, daemon=True)
+    process.log_thread.start()
+    return process
 
 
 def finish_cleanrl(process: subprocess.Popen, workdir: str, task: str, env_id: str, seed: int, steps: int,
                    start: float, children_cpu: float) -> dict:
     """Wait for CleanRL's run; its line, with the last 100 episodic returns it printed."""
     process.wait()
+    process.log_thread.join()
     wall = time.perf_counter() - start
     output = (Path(workdir) / CLEANRL_LOG).read_text()
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = usage.ru_utime + usage.ru_stime - children_cpu
     if process.returncode != 0:
         raise RuntimeError(f"CleanRL's script failed ({process.returncode}):\n{output[-2000:]}")
-    episodes = [(int(s), float(r)) for s, r in
-                re.findall(r"global_step=(\d+), episodic_return=\[?([-\d.e+]+)", output)]
-    returns = [r for _, r in episodes][-100:]
+    episodes = [(float(t), int(s), float(r)) for t, s, r in
+                re.findall(r"([\d.]+) global_step=(\d+), episodic_return=\[?([-\d.e+]+)", output)]
+    returns = [r for _, _, r in episodes][-100:]
     curve, window = [], []
-    for step, value in episodes:
+    for seconds, step, value in episodes:
         window = (window + [value])[-100:]
-        curve.append((step, sum(window) / len(window)))
+        curve.append((step, sum(window) / len(window), seconds))
     stride = max(1, math.ceil(len(curve) / CURVE_POINTS))
     return {
         "bench": "learning", "impl": "cleanrl", "task": task, "env_id": env_id, "seed": seed, "steps": steps,
         "budget": steps, "published_budget": PUBLISHED[task][1],
         "final_return": sum(returns) / len(returns) if returns else float("nan"), "episodes": len(episodes),
-        "wall_s": wall, "cpu_s": cpu, "sps": steps / wall, "curve": curve[::stride] + curve[-1:],
+        "wall_s": wall, "cpu_s": cpu, "sps": steps / wall, **time_to_published(task, curve),
+        "curve": curve[::stride] + curve[-1:],
     }
 
 
@@ -189,10 +216,18 @@ def report(lines: list[dict], png: Path | None) -> None:
             pairs[(line["task"], line["seed"], line["budget"])][line["impl"]] = line
     for (task, seed, budget), pair in sorted(pairs.items()):
         if {"pufferlib", "cleanrl"} <= pair.keys():
-            ours, theirs = pair["pufferlib"], pair["cleanrl"]
-            print(json.dumps({"bench": "learning_walltime", "task": task, "seed": seed, "steps": budget,
-                              "cleanrl_wall_over_ours": own_wall(theirs) / own_wall(ours),
-                              "cleanrl_cpu_over_ours": theirs["cpu_s"] / ours["cpu_s"]}))
+            theirs = pair["cleanrl"]
+            for impl, ours in sorted(pair.items()):
+                if impl == "cleanrl":
+                    continue
+                times = theirs.get("time_to_published_s"), ours.get("time_to_published_s")
+                print(json.dumps({"bench": "learning_walltime", "task": task, "seed": seed, "steps": budget,
+                                  "ours": variant(ours),
+                                  "cleanrl_wall_over_ours": own_wall(theirs) / own_wall(ours),
+                                  "cleanrl_cpu_over_ours": theirs["cpu_s"] / ours["cpu_s"],
+                                  "time_to_published_s": {"cleanrl": times[0], "ours": times[1]},
+                                  "cleanrl_time_to_published_over_ours": (times[0] / times[1]
+                                                                          if None not in times else None)}))
     if png is not None and runs:
         plot(runs, png)
 
@@ -221,7 +256,8 @@ def plot(runs: dict, png: Path) -> None:
                 continue
             for line in group:
                 if line["curve"]:
-                    steps, values = zip(*line["curve"])
+                    steps = [point[0] for point in line["curve"]]
+                    values = [point[1] for point in line["curve"]]
                     ax.plot(steps, values, color=colours[impl], alpha=0.8,
                             label=None if impl in labelled else textwrap.fill(impl, 50))
                     labelled.add(impl)

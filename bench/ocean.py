@@ -27,8 +27,10 @@ Sections (``--sections``, all by default):
   backend costs when the work per step dominates.
 - ``train``: end-to-end ``pufferlib.trainer`` SPS on native CartPole and Breakout with their
   shipped ``ocean:NAME`` configurations (Serial backend), the time split (env, forward,
-  learn, other), against the learning limit: a bare torch loop doing the same minibatch
-  updates (same network, minibatch size, epochs) on random data.
+  learn, other), once per learner (``train.learner``: eager and compiled, in alternating
+  rounds), against two learning limits: a bare eager torch loop doing the same minibatch
+  updates (same network, minibatch size, epochs) on random data, and the compiled learner
+  doing them (``pufferlib.learner``). ``train_speedup`` rows give compiled / eager.
 
 Every comparison is measured in interleaved rounds, each contender keeping its best, so
 that load from other processes skews no single figure. Prints one JSON line per
@@ -533,8 +535,50 @@ def bare_forward_seconds(policy: Any, agents: int, obs_size: int, calls: int) ->
         return time.perf_counter() - start
 
 
-def bench_train(specs: list[str], updates: int, rounds: int) -> None:
-    """``specs``: ``NAME`` (the shipped config) or ``NAME@GAMES`` (the same with ``GAMES`` games)."""
+def compiled_learning_limit(policy: Any, config: dict, updates: int) -> tuple[float, float]:
+    """``bare_learning_limit`` for the compiled learner (``train.learner = "compiled"``): the same
+    minibatch updates through ``pufferlib.learner.Learner`` on random data. Returns agent steps/s
+    and the first update's seconds (tracing and compiling, or loading inductor's cache)."""
+    import torch
+
+    from pufferlib.frameworks.cleanrl import sample_logits
+    from pufferlib.learner import Learner
+    from pufferlib.trainer import TrainConfig
+
+    train = config["train"]
+    batch, minibatch, epochs = train["batch_size"], train["minibatch_size"], train["update_epochs"]
+    cfg = TrainConfig(**{**train, "learner": "compiled"})
+    optimizer = torch.optim.Adam(policy.parameters(), lr=1e-4, eps=1e-5, fused=True)
+    learner = Learner(policy, optimizer, cfg, "compiled")
+    observations = torch.randn(batch, policy.flatten.size)
+    with torch.no_grad():
+        actions = sample_logits(policy(observations)[0])[0]
+    table = torch.randn(batch, 5)
+    table[:, 0] = 0.0
+    advantages, weights = torch.randn(batch), torch.full((minibatch,), 1.0 / minibatch)
+
+    def one_update() -> None:
+        for _ in range(epochs):
+            order = torch.randperm(batch)
+            for k in range(batch // minibatch):
+                index = order[k * minibatch : (k + 1) * minibatch]
+                learner.step(observations.index_select(0, index), table.index_select(0, index),
+                             advantages.index_select(0, index), weights, actions.index_select(0, index))
+
+    start = time.perf_counter()
+    one_update()
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    for _ in range(updates):
+        one_update()
+    return updates * batch / (time.perf_counter() - start), first
+
+
+def bench_train(specs: list[str], updates: int, rounds: int, learners: list[str]) -> None:
+    """``specs``: ``NAME`` (the shipped config) or ``NAME@GAMES`` (the same with ``GAMES`` games).
+
+    Each round trains once per learner in ``learners`` (``train.learner``), in turn, then measures
+    both learning limits (the bare eager loop and the compiled learner on random data)."""
     import torch
 
     from pufferlib.trainer import TrainConfig, Trainer, seed_everything
@@ -547,60 +591,78 @@ def bench_train(specs: list[str], updates: int, rounds: int) -> None:
             # Feed-forward policies: the BPTT segment only has to divide each agent's rollout.
             horizon = config["train"]["batch_size"] // int(games)
             config["train"]["bptt_horizon"] = min(config["train"]["bptt_horizon"], horizon)
-        best: dict[str, Any] = {"sps": 0.0}
-        limit = 0.0
+        best: dict[str, dict[str, Any]] = {learner: {"sps": 0.0} for learner in learners}
+        limits = {"eager": 0.0, "compiled": 0.0}
+        compile_s: list[float] = []
         for _ in range(rounds):
-            seed_everything(1)
-            torch.set_num_threads(config["train"].get("torch_threads", 1) or 1)
-            vecenv = pufferlib.vector.make(
-                ocean.env_creator(config["env_name"]),
-                env_kwargs=config["env"],
-                num_envs=config["vec"]["num_copies"],
-            )
-            policy_kwargs = {k: v for k, v in config["policy"].items() if k != "recurrent"}
-            policy = ocean.Policy(vecenv.driver_env, **policy_kwargs)
-            with tempfile.TemporaryDirectory() as data_dir:
-                total = (updates + 1) * config["train"]["batch_size"]
-                cfg = TrainConfig(**{**config["train"], "total_timesteps": total, "data_dir": data_dir})
-                trainer = Trainer(vecenv, policy, cfg)
-                trainer.evaluate()  # warm-up update: first forward passes, allocator, Adam state
-                trainer.train()
-                before = dict(trainer.timings)
-                steps, start = trainer.global_step, time.perf_counter()
-                while not trainer.done:
-                    trainer.evaluate()
+            for learner in learners:
+                seed_everything(1)
+                torch.set_num_threads(config["train"].get("torch_threads", 1) or 1)
+                vecenv = pufferlib.vector.make(
+                    ocean.env_creator(config["env_name"]),
+                    env_kwargs=config["env"],
+                    num_envs=config["vec"]["num_copies"],
+                )
+                policy_kwargs = {k: v for k, v in config["policy"].items() if k != "recurrent"}
+                policy = ocean.Policy(vecenv.driver_env, **policy_kwargs)
+                with tempfile.TemporaryDirectory() as data_dir:
+                    total = (updates + 1) * config["train"]["batch_size"]
+                    cfg = TrainConfig(**{**config["train"], "total_timesteps": total, "data_dir": data_dir,
+                                         "learner": learner})
+                    trainer = Trainer(vecenv, policy, cfg)
+                    trainer.evaluate()  # warm-up update: first forward passes, allocator, Adam state, compile
                     trainer.train()
-                wall = time.perf_counter() - start
-                sps = (trainer.global_step - steps) / wall
-                split = {k: trainer.timings[k] - before[k] for k in ("env", "forward", "learn")}
-                split["other"] = wall - sum(split.values())
-                calls = (trainer.global_step - steps) // vecenv.num_agents
-                trainer.close(save=False)
-            if sps > best["sps"]:
-                bare = bare_forward_seconds(policy, vecenv.num_agents, policy.flatten.size, calls)
-                best = {
-                    "sps": sps,
-                    "split": {k: round(v / wall, 3) for k, v in split.items()},
-                    # The trainer's "forward" phase minus the bare policy + sampling calls it contains:
-                    # tensor wrapping, experience stores, device copies (the bookkeeping item 4 targets).
-                    "forward_bookkeeping": round(max(split["forward"] - bare, 0.0) / wall, 3),
-                }
-            limit = max(
-                limit, bare_learning_limit(ocean.Policy(vecenv.driver_env, **policy_kwargs), config, updates)
+                    before = dict(trainer.timings)
+                    steps, start = trainer.global_step, time.perf_counter()
+                    while not trainer.done:
+                        trainer.evaluate()
+                        trainer.train()
+                    wall = time.perf_counter() - start
+                    sps = (trainer.global_step - steps) / wall
+                    split = {k: trainer.timings[k] - before[k] for k in ("env", "forward", "learn")}
+                    split["other"] = wall - sum(split.values())
+                    calls = (trainer.global_step - steps) // vecenv.num_agents
+                    trainer.close(save=False)
+                if sps > best[learner]["sps"]:
+                    bare = bare_forward_seconds(policy, vecenv.num_agents, policy.flatten.size, calls)
+                    best[learner] = {
+                        "sps": sps,
+                        "split": {k: round(v / wall, 3) for k, v in split.items()},
+                        # The trainer's "forward" phase minus the bare policy + sampling calls it contains:
+                        # tensor wrapping, experience stores, device copies.
+                        "forward_bookkeeping": round(max(split["forward"] - bare, 0.0) / wall, 3),
+                    }
+            limits["eager"] = max(
+                limits["eager"],
+                bare_learning_limit(ocean.Policy(vecenv.driver_env, **policy_kwargs), config, updates),
             )
-        # End-to-end also pays the rollout's forward passes; the limit is the learning pass alone.
-        emit(
-            section="train",
-            env=f"ocean:{name}",
-            train_sps=round(best["sps"]),
-            learning_limit_sps=round(limit),
-            ratio=round(best["sps"] / limit, 3),
-            time_split=best["split"],
-            forward_bookkeeping=best["forward_bookkeeping"],
-            batch_size=config["train"]["batch_size"],
-            games=config["env"]["num_envs"],
-            load=load_average(),
-        )
+            fresh = ocean.Policy(vecenv.driver_env, **policy_kwargs)
+            compiled, first = compiled_learning_limit(fresh, config, updates)
+            limits["compiled"] = max(limits["compiled"], compiled)
+            compile_s.append(first)
+        # End-to-end also pays the rollout's forward passes; the limits are the learning pass alone.
+        for learner in learners:
+            emit(
+                section="train",
+                env=f"ocean:{name}",
+                learner=learner,
+                train_sps=round(best[learner]["sps"]),
+                learning_limit_sps=round(limits["eager"]),
+                compiled_learning_limit_sps=round(limits["compiled"]),
+                ratio=round(best[learner]["sps"] / limits["eager"], 3),
+                compiled_ratio=round(best[learner]["sps"] / limits["compiled"], 3),
+                time_split=best[learner]["split"],
+                forward_bookkeeping=best[learner]["forward_bookkeeping"],
+                batch_size=config["train"]["batch_size"],
+                games=config["env"]["num_envs"],
+                first_compiled_update_s=[round(t, 1) for t in compile_s],
+                load=load_average(),
+            )
+        if len(learners) > 1:
+            emit(section="train_speedup", env=f"ocean:{name}",
+                 compiled_over_eager=round(best["compiled"]["sps"] / best["eager"]["sps"], 2),
+                 limit_compiled_over_eager=round(limits["compiled"] / limits["eager"], 2),
+                 load=load_average())
 
 
 # ------------------------------------------------------------------------------------------
@@ -663,9 +725,17 @@ def report() -> None:
             )
         elif row.get("section") == "train":
             print(
-                f"train {row['env']:16s} {row['games']:5d} games {row['train_sps']:8d} SPS = "
-                f"{row['ratio']:.2f} of the learning limit ({row['learning_limit_sps']} SPS); "
-                f"split {row['time_split']}, forward bookkeeping {row['forward_bookkeeping']}"
+                f"train {row['env']:16s} {row['games']:5d} games, {row.get('learner', 'eager'):8s} learner: "
+                f"{row['train_sps']:8d} SPS = {row['ratio']:.2f} of the eager learning limit "
+                f"({row['learning_limit_sps']} SPS), {row.get('compiled_ratio', 0):.2f} of the compiled one "
+                f"({row.get('compiled_learning_limit_sps', 0)} SPS); split {row['time_split']}, "
+                f"forward bookkeeping {row['forward_bookkeeping']}"
+            )
+        elif row.get("section") == "train_speedup":
+            print(
+                f"train {row['env']:16s} compiled / eager learner: end to end "
+                f"{row['compiled_over_eager']:.2f}x, "
+                f"learning limit {row['limit_compiled_over_eager']:.2f}x"
             )
         elif row.get("section") == "compile":
             print(
@@ -705,6 +775,9 @@ def main() -> None:
         "--train-envs", default="cartpole,breakout,cartpole@1024", help="NAME or NAME@GAMES (games override)"
     )
     parser.add_argument(
+        "--learners", default="eager,compiled", help="train: train.learner values, each trained every round"
+    )
+    parser.add_argument(
         "--pufferlib3-python",
         default=os.environ.get("PUFFERLIB3_PYTHON", PUFFERLIB3_PYTHON),
         help="PufferLib 3.0's interpreter, for the single section's peer ('' to measure ours alone)",
@@ -739,7 +812,8 @@ def main() -> None:
     if "multiprocessing" in sections:
         bench_multiprocessing(envs, seconds, rounds, args.mp_games)
     if "train" in sections:
-        bench_train(args.train_envs.split(","), updates, rounds if not args.quick else 1)
+        train_rounds = rounds if not args.quick else 1
+        bench_train(args.train_envs.split(","), updates, train_rounds, args.learners.split(","))
     report()
     if args.out:
         args.out.write_text("".join(json.dumps(row) + "\n" for row in ROWS))

@@ -131,13 +131,17 @@ class Experience:
 
     def carry_over(self) -> None:
         """Start the next rollout from this one's bootstrap step."""
-        last = self.horizon
-        self.observations[:, 0] = self.observations[:, last]
-        for buffer in (self.actions, self.logprobs, self.values, self.rewards, self.terminals,
-                       self.truncations, self.masks, self.learnable, self.episode_starts):
-            buffer[:, 0] = buffer[:, last]
-        if self.lstm_states is not None:
-            self.lstm_states[:, :, :, 0] = self.lstm_states[:, :, :, last // self.bptt_horizon]
+        self.carry_from(self)
+
+    def carry_from(self, previous: Experience) -> None:
+        """Start the next rollout in this buffer from ``previous``' bootstrap step (a buffer of the
+        same layout: the trainer's second buffer when rollouts and learning overlap)."""
+        last = previous.horizon
+        for name in ("observations", "actions", "logprobs", "values", "rewards", "terminals", "truncations",
+                     "masks", "learnable", "episode_starts"):
+            getattr(self, name)[:, 0] = getattr(previous, name)[:, last]
+        if self.lstm_states is not None and previous.lstm_states is not None:
+            self.lstm_states[:, :, :, 0] = previous.lstm_states[:, :, :, last // self.bptt_horizon]
         self.pointers[:] = 1
 
 

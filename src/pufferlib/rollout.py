@@ -14,7 +14,11 @@ trainer's data collection (``Trainer.evaluate``) and by evaluation (``play``, be
 
 Callers see each batch through two hooks: ``observe(batch)`` before the forward pass
 (the trainer records the LSTM state there) and ``act(batch, action, logprob, value)``
-after it.
+after it (all three numpy arrays).
+
+On a GPU the batch goes up through a pinned staging buffer with a non-blocking copy, and the
+action, log-probability and value come down the same way, with one synchronisation for the
+three (``HostTransfer``).
 """
 
 from __future__ import annotations
@@ -89,6 +93,7 @@ class RolloutRunner:
             self.lstm_c = torch.zeros_like(self.lstm_h)
         self.previous_done = np.ones(num_agents, dtype=bool)
         self.timings = {"env": 0.0, "forward": 0.0}
+        self.transfer = HostTransfer(self.device)
 
     def env_action(self, action: np.ndarray) -> np.ndarray:
         """``action`` as the env should receive it (``Box`` actions clipped to the bounds)."""
@@ -98,7 +103,7 @@ class RolloutRunner:
 
     @torch.inference_mode()
     def run(self, until: Callable[[], bool], observe: Callable[[Batch], Any] | None = None,
-            act: Callable[[Batch, np.ndarray, torch.Tensor, torch.Tensor], Any] | None = None) -> None:
+            act: Callable[[Batch, np.ndarray, np.ndarray, np.ndarray], Any] | None = None) -> None:
         """``recv`` a batch, act on it and ``send`` the actions, until ``until()`` is true after a batch.
 
         The vecenv must have a reset in flight (``async_reset``) or actions sent; on return
@@ -120,7 +125,7 @@ class RolloutRunner:
             else:
                 episode_starts, learnable = self.previous_done[env_ids], masks & ~done
                 self.previous_done[env_ids] = done
-            obs_device = torch.from_numpy(obs).to(device, non_blocking=True)
+            obs_device = self.transfer.to_device(obs)
             state = None
             if self.recurrent:
                 agents = torch.from_numpy(env_ids).to(device)
@@ -142,9 +147,9 @@ class RolloutRunner:
                 sampled, logprob, _ = sample_logits(logits, greedy_action(logits))
             else:
                 sampled, logprob, _ = sample_logits(logits)
-            action = sampled.cpu().numpy()
+            action, host_logprob, host_value = self.transfer.to_host(sampled, logprob, value.view(-1))
             if act is not None:
-                act(batch, action, logprob, value)
+                act(batch, action, host_logprob, host_value)
 
             now = time.perf_counter()
             forward_time += now - clock
@@ -157,6 +162,49 @@ class RolloutRunner:
                 break
         self.timings["env"] += env_time
         self.timings["forward"] += forward_time
+
+
+class HostTransfer:
+    """Copies between numpy arrays and ``device`` for the rollout loop.
+
+    On CPU these are views (no copy). On CUDA, observations go up from a pinned staging buffer
+    (a pageable source makes the copy synchronous and slower), and results come down into pinned
+    buffers with non-blocking copies and a single stream synchronisation for all of them. Buffers
+    are kept per shape and dtype and reused: a buffer is rewritten only after the copy that read
+    or filled it has completed (the synchronisation in ``to_host``, or the forward pass that
+    consumed the observations before the next batch is staged).
+    """
+
+    def __init__(self, device: torch.device):
+        self.cuda = device.type == "cuda"
+        self.device = device
+        self._buffers: dict[tuple, torch.Tensor] = {}
+
+    def _pinned(self, key: str, shape: tuple, dtype: torch.dtype) -> torch.Tensor:
+        buffer = self._buffers.get((key, shape, dtype))
+        if buffer is None:
+            buffer = self._buffers[(key, shape, dtype)] = torch.empty(shape, dtype=dtype, pin_memory=True)
+        return buffer
+
+    def to_device(self, array: np.ndarray) -> torch.Tensor:
+        tensor = torch.from_numpy(array)
+        if not self.cuda:
+            return tensor.to(self.device)
+        staging = self._pinned("up", tuple(tensor.shape), tensor.dtype)
+        staging.copy_(tensor)
+        return staging.to(self.device, non_blocking=True)
+
+    def to_host(self, *tensors: torch.Tensor) -> list[np.ndarray]:
+        if not self.cuda:
+            return [t.cpu().numpy() for t in tensors]
+        hosts = []
+        for i, tensor in enumerate(tensors):
+            host = self._pinned(f"down{i}", tuple(tensor.shape), tensor.dtype)
+            host.copy_(tensor, non_blocking=True)
+            hosts.append(host)
+        torch.cuda.current_stream(self.device).synchronize()
+        # Copies: the pinned buffers are reused by the next batch while callers keep these.
+        return [host.numpy().copy() for host in hosts]
 
 
 def episode_infos(infos: list[dict]) -> list[dict]:

@@ -38,10 +38,13 @@ is saved (the last checkpoint on disk stays the last finite one).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import os
 import random
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -61,10 +64,10 @@ from pufferlib.checkpoint import (  # noqa: F401 (re-exported: the names predate
     find_checkpoint,
     load_weights,
 )
-from pufferlib.distributions import sample_logits
 from pufferlib.episodes import EpisodeLog
 from pufferlib.exceptions import APIUsageError, NonFiniteError
 from pufferlib.experience import Experience
+from pufferlib.learner import Learner
 from pufferlib.loggers import Logger, MetricsLogger, TensorBoardLogger, WandbLogger  # noqa: F401 (re-exported)
 from pufferlib.models import LSTMWrapper
 from pufferlib.normalization import RewardNormalizer, observation_normalizers
@@ -158,18 +161,40 @@ class Trainer:
         # Fused Adam is one kernel per step, not several per parameter: small models are overhead-bound.
         self.optimizer = torch.optim.Adam(policy.parameters(), lr=cfg.learning_rate, eps=cfg.adam_eps,
                                           fused=True)
+        self.overlap = cfg.overlap and not self.recurrent and self.world_size == 1
+        if cfg.overlap and not self.overlap:
+            print("pufferlib: train.overlap covers feed-forward policies in one process; this run learns "
+                  "after each rollout.", file=sys.stderr)
+        # Overlapped, the rollout acts with its own copy of the policy (the learner changes the
+        # weights meanwhile), refreshed from the learner's after each update.
+        self.rollout_policy = copy.deepcopy(policy) if self.overlap else policy
+        rollout_forward = self.forward
+        if self.overlap:
+            rollout_forward = (torch.compile(self.rollout_policy, mode=cfg.compile_mode) if cfg.compile
+                               else self.rollout_policy)
+        # Dynamo's guard-skipping stance is process-wide: not while the rollout runs compiled code too.
+        self.learner = Learner(policy, self.optimizer, cfg, cfg.learner, self.forward, self.recurrent,
+                               self._gradients, skip_guards=not (self.overlap and cfg.compile))
         self.horizon = check_batch_fits(cfg, vecenv.num_agents)
         # The rollout loop (per-agent LSTM state, episode starts, Box clipping) is shared with `play`.
-        self.runner = RolloutRunner(vecenv, policy, self.device, self.forward)
+        self.runner = RolloutRunner(vecenv, self.rollout_policy, self.device, rollout_forward)
         self.reset_in_step = self.runner.reset_in_step
         lstm_shape = None
         if self.recurrent:
             lstm = lstm_of(policy)
             lstm_shape = (lstm.num_layers, lstm.hidden_size)
         storage = torch.device("cpu") if cfg.cpu_offload else self.device
-        self.experience = Experience(vecenv.num_agents, self.horizon, cfg.bptt_horizon,
-                                     vecenv.single_observation_space, vecenv.single_action_space, storage,
-                                     lstm_shape, self.device)
+
+        def buffer() -> Experience:
+            return Experience(vecenv.num_agents, self.horizon, cfg.bptt_horizon,
+                              vecenv.single_observation_space, vecenv.single_action_space, storage,
+                              lstm_shape, self.device)
+
+        self.experience = buffer()
+        # Overlapped: the rollout fills one buffer while the learner reads the other.
+        self._spare = buffer() if self.overlap else None
+        self._learning: threading.Thread | None = None
+        self._learning_error: BaseException | None = None
         self.global_step = self.update = self.start_step = 0
         self.elapsed_before, self.best_score = 0.0, -math.inf
         self.episode_log = EpisodeLog()
@@ -234,11 +259,11 @@ class Trainer:
             if batch.state is not None:
                 exp.store_lstm_state(batch.env_ids, steps, *batch.state)
 
-        def act(batch: Batch, action: np.ndarray, logprob: torch.Tensor, value: torch.Tensor) -> None:
+        def act(batch: Batch, action: np.ndarray, logprob: np.ndarray, value: np.ndarray) -> None:
             obs = batch.observations if exp.observations_np is not None else batch.observations_device
             exp.store(batch.env_ids, positions["steps"], obs, batch.rewards, batch.terminals,
                       batch.truncations, batch.masks, batch.learnable, batch.episode_starts, action,
-                      logprob.cpu().numpy(), value.view(-1).cpu().numpy())
+                      logprob, value)
 
         before = dict(self.runner.timings)
         self.runner.run(lambda: exp.full, observe=observe, act=act)
@@ -248,19 +273,72 @@ class Trainer:
     # -- phase 2: learning -----------------------------------------------------------
 
     def train(self) -> dict[str, float]:
-        """One PPO update on the collected rollout; returns this update's metrics."""
+        """One PPO update on the collected rollout; returns this update's metrics.
+
+        With ``train.overlap`` the update runs in a thread while the next ``evaluate()`` collects,
+        and ``train()`` returns the metrics of the update before it (``finish()`` waits for the
+        last one and reports it; ``run()`` and ``close()`` call it).
+        """
+        if self.overlap:
+            return self._train_overlapped()
         start = time.perf_counter()
         self.check_rollout_finite()
         for group in self.optimizer.param_groups:
             group["lr"] = self.learning_rate
         targets, explained = self.learning_targets()
-        self.losses = {**self.update_policy(targets), "explained_variance": explained,
-                       "learning_rate": self.optimizer.param_groups[0]["lr"]}
-        self.update_observation_statistics()
+        self.timings["learn"] += time.perf_counter() - start
+        self._learn(self.experience, targets, explained)
         self.experience.carry_over()
+        return self.report()
+
+    def _learn(self, experience: Experience, targets: np.ndarray, explained: float) -> None:
+        """The update itself: minibatch steps on ``experience``, then its observation statistics."""
+        start = time.perf_counter()
+        self.losses = {**self.update_policy(targets, experience), "explained_variance": explained,
+                       "learning_rate": self.optimizer.param_groups[0]["lr"]}
+        self.update_observation_statistics(experience)
         self.update += 1
         self.timings["learn"] += time.perf_counter() - start
-        return self.report()
+
+    def _train_overlapped(self) -> dict[str, float]:
+        """Start learning on the collected rollout in a thread; the next rollout goes to the other
+        buffer and acts with the weights learned so far (the previous update's), one update behind."""
+        metrics = self.report() if self._join_learning() else self.metrics()
+        start = time.perf_counter()
+        self.check_rollout_finite()
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.learning_rate
+        targets, explained = self.learning_targets()
+        assert self._spare is not None, "an overlapped trainer keeps a second rollout buffer"
+        collected, self.experience, self._spare = self.experience, self._spare, self.experience
+        self.experience.carry_from(collected)
+        self.rollout_policy.load_state_dict(self.policy.state_dict())
+        self.timings["learn"] += time.perf_counter() - start
+
+        def learn() -> None:
+            try:
+                self._learn(collected, targets, explained)
+            except BaseException as error:  # re-raised in the main thread by _join_learning
+                self._learning_error = error
+
+        self._learning = threading.Thread(target=learn, name="pufferlib-learner", daemon=True)
+        self._learning.start()
+        return metrics
+
+    def _join_learning(self) -> bool:
+        """Wait for an overlapped update in flight; True if there was one. Its error, if any, is raised."""
+        thread, self._learning = self._learning, None
+        if thread is None:
+            return False
+        thread.join()
+        error, self._learning_error = self._learning_error, None
+        if error is not None:
+            raise error
+        return True
+
+    def finish(self) -> dict[str, float]:
+        """Wait for an update still running (``train.overlap``) and report it; the latest metrics."""
+        return self.report() if self._join_learning() else self.metrics()
 
     def learning_targets(self) -> tuple[np.ndarray, float]:
         """Rewards normalised and scaled, then GAE: the rollout's ``ppo.learning_targets`` table."""
@@ -273,13 +351,14 @@ class Trainer:
         return ppo.learning_targets(exp.logprobs, exp.values, rewards, exp.terminals, exp.truncations,
                                     exp.learnable, cfg.gamma, cfg.gae_lambda)
 
-    def update_policy(self, targets: np.ndarray) -> dict[str, float]:
-        """``update_epochs`` passes of minibatch steps over the rollout; returns the mean loss terms.
+    def update_policy(self, targets: np.ndarray, experience: Experience | None = None) -> dict[str, float]:
+        """``update_epochs`` passes of minibatch steps over the rollout in ``experience`` (default: the
+        trainer's buffer); returns the mean loss terms.
 
         Minibatches index the flattened ``(agent, step)`` grid in whole BPTT segments (single
         steps for feed-forward policies), reshuffled every epoch.
         """
-        cfg, exp, device = self.config, self.experience, self.device
+        cfg, exp, device = self.config, experience or self.experience, self.device
         table = torch.from_numpy(targets.reshape(-1, targets.shape[-1])).to(device)
         actions = torch.from_numpy(exp.actions.reshape(-1, *exp.actions.shape[2:])).to(device)
         length = cfg.bptt_horizon if self.recurrent else 1
@@ -288,21 +367,30 @@ class Trainer:
         num_minibatches = max(1, len(starts) // per_minibatch)
         stats: list[torch.Tensor] = []
         stop = False
+        flat_observations = exp.observations.view(-1, *exp.observations.shape[2:])
         for _epoch in range(cfg.update_epochs):
             if stop:
                 break
             order = self._rng.permutation(len(starts))[:num_minibatches * per_minibatch]
             epoch_starts = starts[order].reshape(num_minibatches, per_minibatch)
             index = torch.from_numpy(ppo.segment_index(epoch_starts.reshape(-1), length)).to(device)
-            batch = table[index].view(num_minibatches, per_minibatch * length, -1)
+            # index_select, not advanced indexing: several times faster for row gathers on CPU.
+            batch = table.index_select(0, index).view(num_minibatches, per_minibatch * length, -1)
             weights = ppo.minibatch_weights(batch[..., ppo.LEARNABLE])
             advantages = batch[..., ppo.ADVANTAGE]
             if cfg.norm_adv:
                 advantages = ppo.normalize_advantages(advantages, weights)
-            epoch_actions = actions[index].view(num_minibatches, per_minibatch * length, *actions.shape[1:])
+            epoch_actions = actions.index_select(0, index).view(num_minibatches, per_minibatch * length,
+                                                                *actions.shape[1:])
+            epoch_observations = None
+            if not self.recurrent:  # one gather of the epoch's observations, not one per minibatch
+                epoch_observations = flat_observations.index_select(0, index.to(flat_observations.device))
+                epoch_observations = epoch_observations.to(device, non_blocking=True).view(
+                    num_minibatches, per_minibatch, *flat_observations.shape[1:])
             for i in range(num_minibatches):
+                observations = None if epoch_observations is None else epoch_observations[i]
                 stats.append(self.minibatch_step(epoch_starts[i], length, batch[i], advantages[i], weights[i],
-                                                 epoch_actions[i]))
+                                                 epoch_actions[i], observations))
                 stop = self.kl_exceeded(stats[-1])
                 if stop:
                     break
@@ -310,21 +398,20 @@ class Trainer:
         return dict(zip(ppo.STAT_NAMES, means, strict=True)) | {"minibatches": float(len(stats))}
 
     def minibatch_step(self, starts: np.ndarray, length: int, minibatch: torch.Tensor,
-                       advantages: torch.Tensor, weights: torch.Tensor, actions: torch.Tensor
-                       ) -> torch.Tensor:
-        """Forward, loss, backward, gradient clip and optimizer step on one minibatch; returns its stats."""
-        logits, values, _ = self._forward_segments(starts, length)
-        _, new_logprobs, entropy = sample_logits(logits, actions)
-        loss, stats = ppo.ppo_loss(new_logprobs, entropy, values, minibatch, advantages, weights, self.config)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self._gradients is not None:
-            self._gradients.average()
-        norm = nn.utils.clip_grad_norm_(self.policy.parameters(), self.config.max_grad_norm)
-        if not torch.isfinite(norm):
-            raise NonFiniteError(self._nonfinite_loss_message(stats, norm))
-        self.optimizer.step()
-        return stats
+                       advantages: torch.Tensor, weights: torch.Tensor, actions: torch.Tensor,
+                       observations: torch.Tensor | None = None) -> torch.Tensor:
+        """Forward, loss, backward, gradient clip and optimizer step on one minibatch (``self.learner``);
+        returns its stats. ``observations``: the segments' observations, if already gathered."""
+        forward = None
+        if observations is None and not self.recurrent:
+            exp = self.experience
+            index = torch.from_numpy(ppo.segment_index(starts, length)).to(exp.observations.device)
+            observations = exp.observations.view(-1, *exp.observations.shape[2:])[index].to(self.device)
+        elif observations is None:
+            def forward() -> tuple[Any, torch.Tensor]:
+                return self._forward_segments(starts, length)[:2]
+        return self.learner.step(observations, minibatch, advantages, weights, actions, forward,
+                                 self._nonfinite_loss_message)
 
     def kl_exceeded(self, stats: torch.Tensor) -> bool:
         """True once a minibatch's approx-KL passes ``target_kl`` (ranks decide together, on the mean)."""
@@ -334,10 +421,10 @@ class Trainer:
         approx_kl = float(stats[ppo.STAT_NAMES.index("approx_kl")])
         return (approx_kl if self._gradients is None else distributed.all_reduce_mean(approx_kl)) > target
 
-    def update_observation_statistics(self) -> None:
+    def update_observation_statistics(self, experience: Experience | None = None) -> None:
         """After the update, so that a rollout's stored log-probabilities and values match the
         training pass; frozen after ``observation_stats_until`` of the run."""
-        cfg, exp = self.config, self.experience
+        cfg, exp = self.config, experience or self.experience
         frozen = self._rollout_start_step >= cfg.observation_stats_until * cfg.total_timesteps
         if not self.observation_normalizers or frozen:
             return
@@ -500,6 +587,7 @@ class Trainer:
     def save_checkpoint(self) -> Path:
         """Write ``model.pt`` (weights) and ``checkpoint.pt`` (weights + trainer state) as one save
         (``checkpoint.save_run``); weights that are not finite are never written."""
+        self._join_learning()  # an overlapped update in flight would change the weights mid-save
         state = {
             "model": {k: v.detach().cpu() for k, v in self.policy.state_dict().items()},
             "optimizer": self.optimizer.state_dict(),
@@ -528,6 +616,7 @@ class Trainer:
         Every problem (no file, a corrupt or foreign file, another policy's weights, non-finite
         weights) is an ``APIUsageError`` naming the file.
         """
+        self._join_learning()
         state = checkpoint.load_trainer_state(path, self.policy, self.device)
         if folders.run_folder(path).resolve() == self.exp_dir.resolve():
             self._folder_checked = True  # continuing the run in its own folder
@@ -544,6 +633,8 @@ class Trainer:
         self.episode_log.load_state_dict(state.get("scores") or {}, int(state.get("episodes", 0)))
         self.start_time = time.perf_counter()
         self._last_report = (self.start_time, self.global_step)
+        if self.overlap:
+            self.rollout_policy.load_state_dict(self.policy.state_dict())
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -570,6 +661,9 @@ class Trainer:
                     dashboard.update(self.metrics())
                 if callback is not None and callback(self) is False:
                     break
+            self.finish()  # an overlapped run's last update
+            if dashboard is not None:
+                dashboard.update(self.metrics())
         finally:
             if dashboard is not None:
                 dashboard.close()
@@ -579,9 +673,12 @@ class Trainer:
         """Save a final checkpoint (unless ``save`` is False), close the vecenv and loggers.
 
         Under ``torch.distributed`` only rank 0 saves (every rank holds the same weights) and
-        the other ranks return ``None``.
+        the other ranks return ``None``. An overlapped update still running is finished and
+        reported first.
         """
         try:
+            if self._learning is not None:
+                self.finish()
             path = self.save_checkpoint() if save and self.rank == 0 else None
         finally:
             self.vecenv.close()

@@ -85,6 +85,12 @@ class TrainConfig(Section):
     ent_coef: float = option(0.01, "entropy bonus weight", low=0)
     max_grad_norm: float = option(0.5, "gradient norm clip", low=0)
     target_kl: float = option(0.0, "stop the update's epochs once approx-KL exceeds this; 0: never", low=0)
+    learner: str = option("eager", "the PPO update: eager (op by op) or compiled (forward, loss, backward, "
+                                   "clip and Adam as one torch.compile graph; feed-forward policies)",
+                          choices=("eager", "compiled"))
+    overlap: bool = option(False, "learn on each rollout in a thread while the next is collected by a "
+                                  "copy of the policy one update behind (feed-forward policies, one "
+                                  "process)")
     compile: bool = option(False, "torch.compile the policy's forward pass")
     compile_mode: str = option("default", "torch.compile mode",
                                choices=("default", "reduce-overhead", "max-autotune",
