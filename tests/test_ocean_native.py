@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import gymnasium
 import numpy as np
@@ -432,39 +433,35 @@ def test_the_guide_template_env_works():
 
 
 def shipped_config(name: str) -> dict:
-    """``[default]`` merged with the ``["ocean:NAME"]`` table of the shipped TOML files."""
-    config_dir = Path(ocean.__file__).parents[2] / "config"
-    with open(config_dir / "default.toml", "rb") as f:
-        default = tomllib.load(f)["default"]
-    with open(config_dir / "ocean.toml", "rb") as f:
-        table = tomllib.load(f)[f"ocean:{name}"]
-    return {
-        section: {**default.get(section, {}), **table.get(section, {})}
-        for section in ("env", "policy", "vec", "train")
-    } | {"env_name": table["env_name"]}
+    """The checked configuration ``puffer train --env ocean:NAME`` runs, as ``config.json`` has it
+    (every section complete: the shipped tables over the typed defaults)."""
+    from pufferlib.run import config as run_config
+
+    return run_config.load(f"ocean:{name}").to_dict()
 
 
-def train_shipped(name: str, tmp_path, total_timesteps: int | None = None):
-    """Train ``name`` with its shipped configuration (for ``total_timesteps`` instead of the
-    table's budget, if given)."""
+def train_shipped(
+    name: str, tmp_path, total_timesteps: int | None = None, env: dict | None = None, **train_overrides
+) -> tuple[Any, dict]:
+    """Train ``ocean:NAME`` as ``puffer train`` builds it from the shipped configuration, for
+    ``total_timesteps`` instead of the table's budget if given, with ``env`` and
+    ``train_overrides`` over its env and train sections; (policy, the configuration as a dict)."""
     import torch  # noqa: F401 (only the learning tests need torch)
 
-    from pufferlib.trainer import TrainConfig, Trainer, seed_everything
+    from pufferlib.run import build
+    from pufferlib.run import config as run_config
+    from pufferlib.trainer import seed_everything
 
-    config = shipped_config(name)
+    train = {"data_dir": str(tmp_path), **train_overrides}
     if total_timesteps is not None:
-        config["train"]["total_timesteps"] = total_timesteps
-    seed_everything(config["train"]["seed"])
-    vecenv = pufferlib.vector.make(
-        ocean.env_creator(config["env_name"]), env_kwargs=config["env"], num_envs=config["vec"]["num_copies"]
-    )
-    policy_kwargs = {k: v for k, v in config["policy"].items() if k != "recurrent"}
-    policy = ocean.Policy(vecenv.driver_env, **policy_kwargs)
-    trainer = Trainer(vecenv, policy, TrainConfig(**{**config["train"], "data_dir": str(tmp_path)}))
-    trainer.run()
+        train["total_timesteps"] = total_timesteps
+    config = run_config.load(f"ocean:{name}", overrides={"train": train, "env": env or {}})
+    seed_everything(config.train.seed)
+    trainer = build.make_trainer(config, exp_id="learning", record=False)
+    trainer.run(progress=False)
     trainer.close(save=False)
-    assert trainer.global_step <= config["train"]["total_timesteps"] + config["train"]["batch_size"]
-    return policy, config
+    assert trainer.global_step <= config.train.total_timesteps + config.train.batch_size
+    return trainer.policy, config.to_dict()
 
 
 def play_stats(config: dict, policy, steps: int, seed: int = 12345) -> dict[str, float]:

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from replay import first_mismatch, load, replay
 
-from pufferlib.environments import ocean
 from pufferlib.environments.ocean.native import blastar as B
 from pufferlib.environments.ocean.native.blastar import Blastar
 from pufferlib.exceptions import APIUsageError
@@ -245,21 +244,11 @@ def test_blastar_learns_to_shoot(tmp_path):
     """The shipped ``ocean:blastar`` config, with a shorter step budget, kills far more enemies per
     1000 steps than random play."""
     import torch
+    from short_training import train
 
-    import pufferlib.vector
     from pufferlib.frameworks.cleanrl import sample_logits
-    from pufferlib.trainer import TrainConfig, Trainer, seed_everything
-    from test_ocean_native import shipped_config
 
-    config = shipped_config("blastar")
-    train = {**config["train"], "total_timesteps": 1_000_000, "data_dir": str(tmp_path)}
-    seed_everything(train["seed"])
-    vecenv = pufferlib.vector.make(ocean.env_creator("blastar"), env_kwargs=config["env"], num_envs=1)
-    policy_kwargs = {k: v for k, v in config["policy"].items() if k != "recurrent"}
-    policy = ocean.Policy(vecenv.driver_env, **policy_kwargs)
-    trainer = Trainer(vecenv, policy, TrainConfig(**train))
-    trainer.run()
-    trainer.close(save=False)
+    policy, _ = train("blastar", 1_000_000, tmp_path)
 
     def kills_per_step(play) -> float:
         env = Blastar(num_envs=64)

@@ -212,17 +212,15 @@ def test_replays_3_0s_c_game_with_its_random_numbers():
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_learns_to_beat_the_negamax_opponent(tmp_path, monkeypatch):
+def test_learns_to_beat_the_negamax_opponent(tmp_path):
     """The shipped ``ocean:connect4`` settings with 128 games and 8192-step batches (more
     updates early) and a 300k-step budget (about 30 s on one core): random play loses almost
     every game; the trained policy wins a fair share."""
     import test_ocean_native
 
-    config = test_ocean_native.shipped_config("connect4")
-    config["env"]["num_envs"] = 128
-    config["train"].update(total_timesteps=300_000, batch_size=8192)
-    monkeypatch.setattr(test_ocean_native, "shipped_config", lambda name: config)
-    policy, config = test_ocean_native.train_shipped("connect4", tmp_path)
+    policy, config = test_ocean_native.train_shipped(
+        "connect4", tmp_path, 300_000, env={"num_envs": 128}, batch_size=8192
+    )
     random = test_ocean_native.play_stats(config, None, 400)
     trained = test_ocean_native.play_stats(config, policy, 400)
     assert random["score"] < -0.9

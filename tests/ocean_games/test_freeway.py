@@ -263,35 +263,12 @@ def test_replays_pufferlib3_with_sparse_rewards_and_difficulty_1():
 # -- learning --------------------------------------------------------------------------------
 
 
-def train(name: str, steps: int, tmp_path):
-    """The shipped ``ocean:NAME`` configuration, trained for ``steps`` (a shorter budget)."""
-    import torch  # noqa: F401 (only the learning test needs torch)
-
-    import pufferlib.vector
-    from pufferlib.environments import ocean
-    from pufferlib.trainer import TrainConfig, Trainer, seed_everything
-    from test_ocean_native import shipped_config
-
-    config = shipped_config(name)
-    config["train"]["total_timesteps"] = steps
-    seed_everything(config["train"]["seed"])
-    vecenv = pufferlib.vector.make(
-        ocean.env_creator(config["env_name"]), env_kwargs=config["env"], num_envs=config["vec"]["num_envs"]
-    )
-    policy_kwargs = {k: v for k, v in config["policy"].items() if k != "recurrent"}
-    policy = ocean.Policy(vecenv.driver_env, **policy_kwargs)
-    trainer = Trainer(vecenv, policy, TrainConfig(**{**config["train"], "data_dir": str(tmp_path)}))
-    trainer.run()
-    trainer.close(save=False)
-    return policy, config
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_learns_to_cross_the_road(tmp_path):
     """400k steps of the shipped configuration (~30 s on one core; it ships 5M), all levels:
     random play hardly ever crosses (score ~0); the trained chicken crosses ~9 times a game."""
-    from test_ocean_native import play_stats
+    from short_training import play_stats, train
 
     policy, config = train("freeway", 400_000, tmp_path)
     random, trained = play_stats(config, None, 2100), play_stats(config, policy, 2100)

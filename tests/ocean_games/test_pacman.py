@@ -238,21 +238,8 @@ def test_replays_pufferlib3_step_for_step(fixture):
 def test_pacman_learns_to_eat_pellets(tmp_path):
     """The shipped ``ocean:pacman`` config, with a shorter step budget, eats far more pellets per
     game than random play."""
-    import torch  # noqa: F401 (only the learning test needs torch)
+    from short_training import play_stats, train
 
-    import pufferlib.vector
-    from pufferlib.environments import ocean
-    from pufferlib.trainer import TrainConfig, Trainer, seed_everything
-    from test_ocean_native import play_stats, shipped_config
-
-    config = shipped_config("pacman")
-    train = {**config["train"], "total_timesteps": 1_000_000, "data_dir": str(tmp_path)}
-    seed_everything(train["seed"])
-    vecenv = pufferlib.vector.make(ocean.env_creator("pacman"), env_kwargs=config["env"], num_envs=1)
-    policy_kwargs = {k: v for k, v in config["policy"].items() if k != "recurrent"}
-    policy = ocean.Policy(vecenv.driver_env, **policy_kwargs)
-    trainer = Trainer(vecenv, policy, TrainConfig(**train))
-    trainer.run()
-    trainer.close(save=False)
+    policy, config = train("pacman", 1_000_000, tmp_path)
     random, trained = play_stats(config, None, 1000), play_stats(config, policy, 1000)
     assert trained["score"] >= 2 * random["score"] + 10, (trained, random)

@@ -355,20 +355,8 @@ def test_robots_learn_to_deliver(tmp_path):
     """The shipped training settings on the tiny map with 20 requested shelves (of 32), for a
     1.5M step budget: robots earn at least 3x random play's reward (4.6x measured; 75 s on a
     shared 2-core machine at load 8)."""
-    import torch  # noqa: F401 (only the learning test needs torch)
+    from short_training import train
 
-    import pufferlib.vector
-    from pufferlib.environments import ocean
-    from pufferlib.trainer import TrainConfig, Trainer, seed_everything
-    from test_ocean_native import shipped_config
-
-    config = shipped_config("rware")
-    config["env"].update(map_choice=1, num_agents=4, num_requested_shelves=20, num_envs=64)
-    config["train"].update(total_timesteps=1_500_000, data_dir=str(tmp_path))
-    seed_everything(config["train"]["seed"])
-    vecenv = pufferlib.vector.make(ocean.env_creator("rware"), env_kwargs=config["env"], num_envs=1)
-    policy = ocean.Policy(vecenv.driver_env, hidden_size=config["policy"]["hidden_size"])
-    trainer = Trainer(vecenv, policy, TrainConfig(**config["train"]))
-    trainer.run()
-    trainer.close(save=False)
+    env = {"map_choice": 1, "num_agents": 4, "num_requested_shelves": 20, "num_envs": 64}
+    policy, config = train("rware", 1_500_000, tmp_path, env)
     assert reward_rate(config, policy) >= 3 * reward_rate(config, None)

@@ -204,16 +204,13 @@ def test_3_0s_neck_check_reads_the_previous_snakes_buffer():
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_snakes_learn_to_eat_and_live_longer(tmp_path, monkeypatch):
+def test_snakes_learn_to_eat_and_live_longer(tmp_path):
     """The shipped ``ocean:snake`` settings (one grid of 256 snakes) with a 200k-step budget
     (about 40 s on one core). Random snakes do not die fast (a move into the neck goes
     straight on; walls are far): they reach length ~3.8 in 600 steps. Trained ones grow longer."""
     import test_ocean_native
 
-    config = test_ocean_native.shipped_config("snake")
-    config["train"]["total_timesteps"] = 200_000
-    monkeypatch.setattr(test_ocean_native, "shipped_config", lambda name: config)
-    policy, config = test_ocean_native.train_shipped("snake", tmp_path)
+    policy, config = test_ocean_native.train_shipped("snake", tmp_path, 200_000)
     random = test_ocean_native.play_stats(config, None, 600)
     trained = test_ocean_native.play_stats(config, policy, 600)
     assert random["score"] < 5.0

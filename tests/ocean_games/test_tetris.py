@@ -237,36 +237,13 @@ def test_replays_pufferlib3_step_for_step():
 # -- learning --------------------------------------------------------------------------------
 
 
-def train(name: str, steps: int, tmp_path):
-    """The shipped ``ocean:NAME`` configuration, trained for ``steps`` (a shorter budget)."""
-    import torch  # noqa: F401 (only the learning test needs torch)
-
-    import pufferlib.vector
-    from pufferlib.environments import ocean
-    from pufferlib.trainer import TrainConfig, Trainer, seed_everything
-    from test_ocean_native import shipped_config
-
-    config = shipped_config(name)
-    config["train"]["total_timesteps"] = steps
-    seed_everything(config["train"]["seed"])
-    vecenv = pufferlib.vector.make(
-        ocean.env_creator(config["env_name"]), env_kwargs=config["env"], num_envs=config["vec"]["num_envs"]
-    )
-    policy_kwargs = {k: v for k, v in config["policy"].items() if k != "recurrent"}
-    policy = ocean.Policy(vecenv.driver_env, **policy_kwargs)
-    trainer = Trainer(vecenv, policy, TrainConfig(**{**config["train"], "data_dir": str(tmp_path)}))
-    trainer.run()
-    trainer.close(save=False)
-    return policy, config
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_learns_to_beat_random_play(tmp_path):
     """600k steps of the shipped configuration (~40 s on one core; it ships 5M): random play
     scores ~180 (drops and no lines), the trained policy ~500 (hard drops, spread pieces) in
     games half again as long."""
-    from test_ocean_native import play_stats
+    from short_training import play_stats, train
 
     policy, config = train("tetris", 600_000, tmp_path)
     random, trained = play_stats(config, None, 500), play_stats(config, policy, 500)
