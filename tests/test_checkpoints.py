@@ -20,6 +20,7 @@ import torch
 
 import pufferlib.models
 import pufferlib.vector
+from pufferlib import checkpoint
 from pufferlib.checkpoint import (
     CHECKPOINT_FILE,
     MODEL_FILE,
@@ -50,7 +51,7 @@ SAVER = textwrap.dedent(f"""
             time.sleep(0.05)
 
     os.fsync = announced_fsync
-    trainer = make_trainer(sys.argv[1], sys.argv[2], int(sys.argv[3]))
+    trainer = make_trainer(sys.argv[1], sys.argv[2], int(sys.argv[3]), exist_ok=True)  # saves over the last
     step = int(sys.argv[4])
     while True:
         step += 1
@@ -63,12 +64,12 @@ SAVER = textwrap.dedent(f"""
 """)
 
 
-def make_trainer(data_dir: str, exp_id: str, hidden_size: int = 16) -> Trainer:
+def make_trainer(data_dir: str, exp_id: str, hidden_size: int = 16, exist_ok: bool = False) -> Trainer:
     vecenv = pufferlib.vector.make(ocean.env_creator("squared"), num_envs=2)
     policy = pufferlib.models.Default(vecenv.driver_env, hidden_size=hidden_size)
     config = TrainConfig(data_dir=data_dir, batch_size=64, minibatch_size=32, bptt_horizon=8,
                          total_timesteps=1000)
-    return Trainer(vecenv, policy, config, exp_id=exp_id)
+    return Trainer(vecenv, policy, config, exp_id=exp_id, exist_ok=exist_ok)
 
 
 def _step_of(weights: dict[str, torch.Tensor]) -> int:
@@ -236,20 +237,24 @@ def test_loading_stays_weights_only(tmp_path, capsys):
     assert "arbitrary code ran" not in capsys.readouterr().out
 
 
-def _rewrite(path: Path, change: Callable[[dict], None]) -> None:
+def _rewrite(path: Path, change: Callable[[dict], None], digest_again: bool) -> None:
+    """Change a saved checkpoint; ``digest_again``: as if a faulty writer had saved it (its digest
+    matches), else as if it were damaged after the save."""
     state = torch.load(path, weights_only=True)
     change(state)
+    if digest_again:
+        state = checkpoint.with_digest({k: v for k, v in state.items() if k != checkpoint.DIGEST_KEY})
     torch.save(state, path)
 
 
-@pytest.mark.parametrize("change, match", [
-    (lambda s: s.update(global_step=-10**12), "global_step is -1000000000000"),
-    (lambda s: s.update(update=10**18), "update is 1000000000000000000"),
-    (lambda s: s["model"][next(iter(s["model"]))].fill_(0.5), "changed or damaged after it was saved"),
+@pytest.mark.parametrize("change, digest_again, match", [
+    (lambda s: s.update(global_step=-10**12), True, "global_step is -1000000000000"),
+    (lambda s: s.update(update=10**18), True, "update is 1000000000000000000"),
+    (lambda s: s["model"][next(iter(s["model"]))].fill_(0.5), False, "changed or damaged after it was saved"),
 ])
-def test_a_checkpoint_that_is_not_what_was_saved_is_refused(saved, change, match):
+def test_a_checkpoint_that_is_not_what_was_saved_is_refused(saved, change, digest_again, match):
     trainer, folder = saved
-    _rewrite(folder / CHECKPOINT_FILE, change)
+    _rewrite(folder / CHECKPOINT_FILE, change, digest_again)
     with pytest.raises(APIUsageError, match=match):
         trainer.load_checkpoint(folder)
 
@@ -284,7 +289,7 @@ def test_non_finite_weights_are_never_saved_nor_resumed(saved):
         state["model"][next(iter(state["model"]))].fill_(float("inf"))
         state.pop("digest")  # as an older release wrote it
 
-    _rewrite(folder / CHECKPOINT_FILE, poison)
+    _rewrite(folder / CHECKPOINT_FILE, poison, digest_again=False)
     with pytest.raises(APIUsageError, match="nan or inf weights"):
         trainer.load_checkpoint(folder)
 

@@ -105,7 +105,7 @@ def test_runtime_errors_exit_nonzero(capsys, tmp_path):
     assert code == 1
     assert "multiple" in err
     code, _, err = run_main(capsys, "eval", "--env", "squared", "--checkpoint", str(tmp_path / "missing"))
-    assert code == 1 and "no such file" in err
+    assert code == 2 and "no such file" in err  # a path that does not exist: checked with the arguments
 
 
 # ---------------------------------------------------------------------------------------

@@ -153,7 +153,9 @@ def test_demo_config_helpers():
     make_env = module.env_creator("squared")
     env_args = pufferlib.utils.get_init_args(make_env)
     policy_args = pufferlib.utils.get_init_args(module.Policy)
-    assert "distance_to_target" in env_args and policy_args == {"hidden_size": 128}
+    # 1.0's hidden_size first; later options (normalize_observations) keep 1.0's behaviour by default.
+    assert "distance_to_target" in env_args
+    assert policy_args == {"hidden_size": 128, "normalize_observations": False}
     assert "env" not in policy_args and "policy" not in pufferlib.utils.get_init_args(module.Recurrent)
     pufferlib.utils.validate_args(make_env, {"distance_to_target": 2})
     with pytest.raises(ValueError, match="Invalid argument 'nope'"):

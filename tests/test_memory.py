@@ -26,6 +26,6 @@ def test_a_native_game_count_that_cannot_fit_is_refused_before_it_is_allocated(g
 
 
 def test_a_vecenv_of_too_many_copies_is_refused_before_its_workers_start():
-    with pytest.raises(APIUsageError, match="shared buffers need .*vec.num_copies"):
+    with pytest.raises(APIUsageError, match="need .*lower vec.num_copies"):
         pufferlib.vector.make(ocean.env_creator("cartpole"), env_kwargs={"num_envs": 64}, num_envs=10**9,
                               backend="multiprocessing", num_workers=2)

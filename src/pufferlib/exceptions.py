@@ -70,7 +70,7 @@ def install_hint(package: str) -> str:
     """How to install pufferlib's extra ``package`` (empty if it is not one of its extras)."""
     if package in _NO_DEPS_RECIPES:
         return f"Install it with: {_NO_DEPS_RECIPES[package]} (its releases pin stale versions)."
-    if package in _extras():
+    if package.replace("_", "-") in _extras():  # metadata spells extras normalized (PEP 685)
         return (f"Install it from your pufferlib checkout with: pip install -e '.[{package}]' "
                 "(PyPI's `pufferlib` is another project).")
     return ""

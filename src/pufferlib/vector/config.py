@@ -21,7 +21,11 @@ from typing import Any
 import numpy as np
 
 from pufferlib.exceptions import APIUsageError
+from pufferlib.memory import require
 
+# A floor on what one env object costs beyond its buffers (the object, its argument lists, its
+# worker-side bookkeeping): enough to refuse absurd counts before anything is built.
+ENV_BOOKKEEPING_BYTES = 1024
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
@@ -45,6 +49,8 @@ def normalize_creators(env_creators: Any, env_args: Any, env_kwargs: Any,
     list of creators, they are ``None`` or lists of ``num_envs`` argument lists and mappings.
     """
     num_envs = check_num_envs(num_envs)
+    # Before the per-env lists are built: a typo like 10**9 copies would fill the machine here.
+    require(num_envs * ENV_BOOKKEEPING_BYTES, f"{num_envs} env objects", "lower vec.num_copies")
     many = isinstance(env_creators, (list, tuple))
     creators = list(env_creators) if many else [env_creators] * num_envs
     if len(creators) != num_envs:
