@@ -39,6 +39,7 @@ SMALL = {  # small but complete settings, so the tests stay quick
     "pong": {},
     "connect4": {},
     "rware": {"num_requested_shelves": 16},
+    "go": {"grid_size": 5},
 }
 
 

@@ -120,6 +120,7 @@ NATIVE_GAMES: dict[str, tuple[str, dict[str, Any]]] = {
     "pong": ("pong:Pong", {}),
     "connect4": ("connect4:Connect4", {}),
     "rware": ("rware:Rware", {}),
+    "go": ("go:Go", {}),
 }
 NATIVE_ENVS = tuple(NATIVE_GAMES)
 
