@@ -47,6 +47,8 @@ Differences from PufferLib 3.0
   its rewards disagree). Here the agent receives it.
 - *The win rate is a win rate.* 3.0 logs ``perf`` as a running mean per game and then divides
   the sum of those means by the number of episodes. Here ``perf`` is each episode's 0/1, averaged.
+- *The observation space holds the capture counts.* 3.0 declares ``Box(0, 1)`` and writes stone
+  counts above 1 into it; here the space is ``Box(0, inf)``.
 - *Seeds*: game ``g`` draws from its own generator (as every native env does); 3.0's games share
   C's one ``rand()`` stream.
 
