@@ -43,6 +43,7 @@ SMALL = {  # small but complete settings, so the tests stay quick
     "blastar": {"lives": 1},
     "pacman": {},
     "rware": {"num_requested_shelves": 16},
+    "go": {"grid_size": 5},
 }
 
 

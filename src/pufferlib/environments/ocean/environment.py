@@ -130,6 +130,7 @@ NATIVE_GAMES: dict[str, tuple[str, dict[str, Any]]] = {
     "blastar": ("blastar:Blastar", {}),
     "pacman": ("pacman:Pacman", {}),
     "rware": ("rware:Rware", {}),
+    "go": ("go:Go", {}),
 }
 NATIVE_ENVS = tuple(NATIVE_GAMES)
 

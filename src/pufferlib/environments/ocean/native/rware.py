@@ -114,18 +114,23 @@ LOC, FACING, LOAD, TARGET, CYCLE, WEIGHT, TICKS = range(7)
 # facing (-1: off the map), then the 8 neighbours in observation order (off the map: the
 # extra cell ``rows * cols``, which holds OUTSIDE and never a robot).
 T_BASE, T_AHEAD, T_AROUND = 0, 1, 5
+T_X, T_Y = T_AROUND + NEIGHBOURS, T_AROUND + NEIGHBOURS + 1  # the cell's column and row
 OUTSIDE = 4
+# The neighbour (observation order) at offset (dx, dy), indexed (dy + 1) * 3 + dx + 1; -1: itself.
+NEIGHBOUR_AT = np.array([7, 0, 1, 6, -1, 2, 5, 4, 3], dtype=np.int64)
 # Observation values: a cell's content (+ 1) / 4 (0 outside the map), a facing's (+ 1) / 4.
 CONTENT_OBS = np.array([0.25, 0.5, 0.75, 1.0, 0.0], dtype=np.float32)
 FACING_OBS = np.array([0.25, 0.5, 0.75, 1.0], dtype=np.float32)
 
 
 def cell_table(layout: np.ndarray) -> np.ndarray:
-    """The ``(rows * cols, 13)`` cell table of a map (see ``T_BASE``)."""
+    """The ``(rows * cols, 15)`` cell table of a map (see ``T_BASE``)."""
     rows, cols = layout.shape
     size = rows * cols
-    table = np.full((size, T_AROUND + NEIGHBOURS), -1, dtype=np.int64)
-    table[:, T_AROUND:] = size
+    table = np.full((size, T_Y + 1), -1, dtype=np.int64)
+    table[:, T_AROUND : T_AROUND + NEIGHBOURS] = size
+    table[:, T_X] = np.arange(size) % cols
+    table[:, T_Y] = np.arange(size) // cols
     steps = list(zip(STEP_X, STEP_Y)) + list(zip(AROUND_X, AROUND_Y))
     for cell in range(size):
         y, x = divmod(cell, cols)
@@ -408,9 +413,7 @@ def _move_robots(
 
 
 @numba.njit(cache=True, inline="always")
-def _observe(
-    cells: np.ndarray, robots: np.ndarray, table: np.ndarray, occupant: np.ndarray, obs: np.ndarray, g: int
-) -> None:
+def _observe(cells: np.ndarray, robots: np.ndarray, table: np.ndarray, obs: np.ndarray, g: int) -> None:
     count = robots.shape[2]
     size = np.float32(table.shape[0])
     zero, one = np.float32(0.0), np.float32(1.0)
@@ -420,17 +423,20 @@ def _observe(
         obs[agent, 0] = np.float32(here) / size
         obs[agent, 1] = FACING_OBS[robots[g, FACING, k]]
         obs[agent, 2] = np.float32(robots[g, LOAD, k])
-        for n in range(NEIGHBOURS):  # off the map is a cell of its own, OUTSIDE, never occupied
-            cell = table[here, T_AROUND + n]
+        for n in range(NEIGHBOURS):  # off the map is a cell of its own, OUTSIDE
             o = SELF_OBS + 3 * n
-            other = occupant[cell]
-            if other == 0:
-                obs[agent, o] = zero
-                obs[agent, o + 1] = zero
-            else:
-                obs[agent, o] = one
-                obs[agent, o + 1] = FACING_OBS[robots[g, FACING, other - 1]]
-            obs[agent, o + 2] = CONTENT_OBS[cells[g, cell]]
+            obs[agent, o] = zero
+            obs[agent, o + 1] = zero
+            obs[agent, o + 2] = CONTENT_OBS[cells[g, table[here, T_AROUND + n]]]
+        x, y = table[here, T_X], table[here, T_Y]
+        for j in range(count - 1, -1, -1):  # the robots around, the lowest-indexed written last
+            dx = table[robots[g, LOC, j], T_X] - x
+            dy = table[robots[g, LOC, j], T_Y] - y
+            if -1 <= dx <= 1 and -1 <= dy <= 1:
+                n = NEIGHBOUR_AT[(dy + 1) * 3 + dx + 1]
+                if n >= 0:
+                    obs[agent, SELF_OBS + 3 * n] = one
+                    obs[agent, SELF_OBS + 3 * n + 1] = FACING_OBS[robots[g, FACING, j]]
 
 
 @numba.njit(cache=True, inline="always")
@@ -465,27 +471,24 @@ def step_kernel(
     requested: int,
     obs: np.ndarray,
     rewards: np.ndarray,
-    terminals: np.ndarray,
     truncations: np.ndarray,
     log: np.ndarray,
     reset_all: bool,
 ) -> int:
     """Advance every warehouse one step (``reset_all``: start every warehouse instead); 1 if an
-    action was out of range, else 0. ``occupant`` is scratch, all zero between calls."""
+    action was out of range, else 0. ``occupant`` is scratch, all zero between calls. Nothing
+    ends a warehouse: ``terminals`` stay as ``reset`` leaves them (False) and are not passed."""
     count = robots.shape[2]
     if reset_all:
         for g in range(cells.shape[0]):
             _start(cells, robots, num_cycles, table, slots, rng, g, requested)
             returns[g * count : (g + 1) * count] = 0.0
-            _occupy(robots, occupant, g)
-            _observe(cells, robots, table, occupant, obs, g)
-            _vacate(robots, occupant, g)
+            _observe(cells, robots, table, obs, g)
         return 0
     bad = 0
     for g in range(cells.shape[0]):
         first = g * count
         retargeted = False
-        moving = False
         for k in range(count):
             agent = first + k
             action = actions[agent]
@@ -501,13 +504,11 @@ def step_kernel(
             elif action == TOGGLE_LOAD:
                 reward = _toggle_load(cells, robots, table, slots, rng, g, k)
             elif action == FORWARD:
-                moving = True
                 cell = _next_cell(cells, robots, table, g, k)
                 if cell != -1:
                     robots[g, TARGET, k] = cell
                     retargeted = True
             rewards[agent] = reward
-            terminals[agent] = False
             done = reward == 1.0
             truncations[agent] = done
             if reward != 0.0:
@@ -518,13 +519,14 @@ def step_kernel(
                     log[agent, LOG_PERF] += np.float32(max(0.0, 1.0 - 0.01 * length))
                     robots[g, TICKS, k] = 0
                     returns[agent] = 0.0
-        shared = _occupy(robots, occupant, g)
+        # Robots move only if one going forward has a free cell ahead (blocked ones stay blocked:
+        # nothing in the action pass frees a cell), and then it has a new target.
         if retargeted:  # 3.0 rebuilds the graph after each new target: only the last build counts
+            shared = _occupy(robots, occupant, g)
             _build_graph(robots, num_cycles, occupant, g, shared)
-        if moving:
             _move_robots(cells, robots, num_cycles, table, occupant, actions, g)
-        _observe(cells, robots, table, occupant, obs, g)
-        _vacate(robots, occupant, g)
+            _vacate(robots, occupant, g)
+        _observe(cells, robots, table, obs, g)
     return bad
 
 
@@ -589,9 +591,7 @@ class Rware(NativeEnv):
         self.ticks = self.robot_state[:, TICKS]
         self.returns = np.zeros(g * r, dtype=np.float64)
         self._occupant = np.zeros(size + 1, dtype=np.int32)
-
-    def _step_games(self, actions: np.ndarray, reset_all: bool = False) -> int:
-        return step_kernel(
+        self._state = (
             self._cells,
             self.robot_state,
             self.num_cycles,
@@ -599,12 +599,18 @@ class Rware(NativeEnv):
             self.table,
             self.slots,
             self._occupant,
+        )
+
+    def _step_games(self, actions: np.ndarray, reset_all: bool = False) -> int:
+        # The state arrays never change identity: one tuple saves an attribute lookup each
+        # (the buffers and the generator can be replaced, so they are looked up every call).
+        return step_kernel(
+            *self._state,
             self.rng,
             actions,
             self.num_requested_shelves,
             self.observations,
             self.rewards,
-            self.terminals,
             self.truncations,
             self.log,
             reset_all,
