@@ -330,22 +330,9 @@ def test_the_agent_learns_to_outscore_random_play(tmp_path):
     trained agent's final area difference beats random play's by a wide margin (-4 against -27
     measured, win rate 0.25 against 0.04; 30 s on a shared 2-core machine). On 7x7 the shipped
     settings need about 5M steps (see bench/results/ours_go.jsonl)."""
-    import torch  # noqa: F401 (only the learning test needs torch)
+    from short_training import play_stats, train
 
-    import pufferlib.vector
-    from pufferlib.environments import ocean
-    from pufferlib.trainer import TrainConfig, Trainer, seed_everything
-    from test_ocean_native import play_stats, shipped_config
-
-    config = shipped_config("go")
-    config["env"].update(grid_size=5)
-    config["train"].update(total_timesteps=1_000_000, gamma=0.99, data_dir=str(tmp_path))
-    seed_everything(config["train"]["seed"])
-    vecenv = pufferlib.vector.make(ocean.env_creator("go"), env_kwargs=config["env"], num_envs=1)
-    policy = ocean.Policy(vecenv.driver_env, hidden_size=config["policy"]["hidden_size"])
-    trainer = Trainer(vecenv, policy, TrainConfig(**config["train"]))
-    trainer.run()
-    trainer.close(save=False)
+    policy, config = train("go", 1_000_000, tmp_path, {"grid_size": 5}, gamma=0.99)
     trained, random = play_stats(config, policy, 1500), play_stats(config, None, 1500)
     assert trained["score"] >= random["score"] + 15
     assert trained["perf"] >= random["perf"] + 0.1

@@ -343,7 +343,7 @@ def _opponent_moves(
 
 
 @numba.njit(cache=True)
-def area_score(board: np.ndarray, nbr: np.ndarray, work: np.ndarray, komi: float) -> float:
+def area_score(board: np.ndarray, nbr: np.ndarray, work: np.ndarray, komi: float) -> np.float32:
     """Tromp-Taylor: the agent's stones and empty regions reaching only its stones, minus the
     opponent's, minus ``komi`` (float32 arithmetic, as 3.0)."""
     mark = _stamp(work)
