@@ -473,7 +473,7 @@ def step_kernel(
                 stones[g, FINAL, p] = stones[g, BOARD, p]
             score = area_score(stones[g, BOARD], nbr, work, komi)
             reward = np.float32(1.0) if score > 0 else (np.float32(-1.0) if score < 0 else np.float32(0.0))
-            core.log_episode(log, g, returns[g] + reward, counters[g, TICKS], score)
+            core.log_episode(log, g, returns[g] + reward, counters[g, TICKS], float(score))
             log[g, LOG_PERF] += score > 0
             _clear(stones, counters, returns, obs, g)
         else:
