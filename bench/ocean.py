@@ -57,7 +57,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import tomllib
 
 import pufferlib.vector
 from measure import load_average, step_rate, timed
@@ -419,7 +418,7 @@ def multiprocessing_sizes(name: str, spec: str, cores: int) -> list[tuple[int, s
     for item in spec.split(","):
         if item == "shipped":
             try:
-                sizes.append((int(shipped_config(name)["env"]["num_envs"]), "shipped"))
+                sizes.append((int(shipped_config(name)["env"].get("num_envs", 1)), "shipped"))
             except KeyError:
                 emit(section="multiprocessing", env=name, skipped=f"no [\"ocean:{name}\"] configuration")
         elif item:
@@ -467,15 +466,10 @@ def bench_multiprocessing(envs: list[str], seconds: float, rounds: int, spec: st
 
 
 def shipped_config(name: str) -> dict:
-    config_dir = Path(ocean.__file__).parents[2] / "config"
-    with open(config_dir / "default.toml", "rb") as f:
-        default = tomllib.load(f)["default"]
-    with open(config_dir / "ocean.toml", "rb") as f:
-        table = tomllib.load(f)[f"ocean:{name}"]
-    return {
-        section: {**default.get(section, {}), **table.get(section, {})}
-        for section in ("env", "policy", "vec", "train")
-    } | {"env_name": table["env_name"]}
+    """The configuration ``puffer train --env ocean:NAME`` runs, as ``config.json`` has it."""
+    from pufferlib.run import config as run_config
+
+    return run_config.load(f"ocean:{name}").to_dict()
 
 
 def bare_learning_limit(policy: Any, config: dict, updates: int) -> float:

@@ -6,4 +6,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh "dev,test-envs"
-exec .venv/bin/python -m pytest -n auto --maxprocesses 4 --dist loadfile "$@"
+# A worker that dies (killed for memory, say) fails the run at once instead of leaving it waiting.
+exec .venv/bin/python -m pytest -n auto --maxprocesses 4 --dist loadfile --max-worker-restart 0 "$@"

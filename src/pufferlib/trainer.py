@@ -661,9 +661,10 @@ class Trainer:
                     dashboard.update(self.metrics())
                 if callback is not None and callback(self) is False:
                     break
-            self.finish()  # an overlapped run's last update
-            if dashboard is not None:
-                dashboard.update(self.metrics())
+            if self._learning is not None:  # an overlapped run's last update
+                self.finish()
+                if dashboard is not None:
+                    dashboard.update(self.metrics())
         finally:
             if dashboard is not None:
                 dashboard.close()
