@@ -469,7 +469,7 @@ def shipped_config(name: str) -> dict:
     """The configuration ``puffer train --env ocean:NAME`` runs, as ``config.json`` has it."""
     from pufferlib.run import config as run_config
 
-    return run_config.load(f"ocean:{name}").to_dict()
+    return run_config.load(f"binding:ocean:{name}").to_dict()  # bench/ocean.py is itself a module "ocean"
 
 
 def bare_learning_limit(policy: Any, config: dict, updates: int) -> float:
