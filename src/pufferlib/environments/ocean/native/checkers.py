@@ -28,8 +28,11 @@ Rewards (float32, each move's, clamped to [-1, 1]; a step's reward is that of th
 made in it): -0.05 if a blue piece was captured; +0.1 if red made a capture, else +0.01 if
 blue moved; +0.05 if a pawn was promoted while a blue king stands on the last row; and when
 the side to move has no pieces or no move, the game is over: +1 if blue won, -1 if red won
-(replacing the rest). An illegal action is worth -1, but the script's move follows in the
-same step and its reward replaces it. The game has no time limit.
+(replacing the rest). An illegal action costs -1: the step's reward is then -1 plus the
+script's move's reward, clamped to [-1, 1].
+
+Episode end: a terminal when the game is over (as above); a truncation when the agent has
+taken ``max_moves`` steps (default 200, ``0`` for no limit) without the game ending.
 
 Observations (uint8, ``size * size``): the board, row-major, cell values as above (``0``
 empty). Episode stats: ``score`` is 3.0's material evaluation of the final board (blue pawn
@@ -47,6 +50,19 @@ Differences from PufferLib 3.0:
   only on its seed and actions.
 - 3.0 logs only the last step's reward as ``episode_return``; here it is the episode's sum.
 - 3.0 declares the observations ``Box(0, 1)``; the cells hold 0-4, so here it is ``Box(0, 4)``.
+- 3.0 has no time limit: a policy that never ends a game (e.g. one that moves a king back
+  and forth, each move paying its shaped reward) plays one game forever, and training stalls
+  on it. Here the option ``max_moves`` (default 200 agent steps; random play's games last
+  about 100) ends such a game as a truncation (``truncations = True``, ``terminals = False``),
+  logged as an episode like any other (``perf`` and ``winrate`` 0, ``score`` the board's
+  evaluation). ``max_moves=0`` plays as 3.0 does.
+  ``perf`` is 1 for a win as in 3.0, where it is "the final reward is positive"; here a
+  win that the script plays after an illegal action ends with a reward of 0 (below).
+- 3.0 writes -1 for an illegal action and then lets the script's move overwrite it, so an
+  illegal action pays what a legal one does or more (the script then moves blue: +0.01, where a
+  legal move's step ends on red's move: 0), and random play is never told that its actions do
+  nothing. Here the -1 stays: an illegal action's step earns -1 plus the script's move's
+  reward (clamped to [-1, 1]), e.g. -0.99.
 
 Rules kept from 3.0 as they play: the forced-capture test looks only forward (a king's
 backward jump is legal but never forced), and it is cached: after a jump that ends a turn,
@@ -333,6 +349,7 @@ def step_kernel(
     terminals: np.ndarray,
     truncations: np.ndarray,
     log: np.ndarray,
+    max_moves: int,
     reset_all: bool,
 ) -> int:
     """Step every game (``reset_all``: start every game instead); 1 if an action was out of range."""
@@ -349,19 +366,23 @@ def step_kernel(
             bad = 1
             action = 0
         state[g, TICK] += 1
+        legal = _is_legal(board, targets, state, g, action >> 3, action & 7)
         reward, over = _make_move(board, targets, state, g, n, action)
         if not over:
             scripted, scripted_over, moved = _scripted_move(board, targets, state, rng, g, n)
             if moved:
                 reward, over = scripted, scripted_over
+        if not legal:  # 3.0 lets the script's reward overwrite the -1 (see the module docstring)
+            reward = max(reward - _F1, -_F1)
+        truncated = not over and max_moves > 0 and state[g, TICK] >= max_moves
         rewards[g] = reward
         terminals[g] = over
-        truncations[g] = False
+        truncations[g] = truncated
         returns[g] += reward
-        if over:
-            won = 1.0 if _winner(board, targets, state, g) == AGENT else 0.0
+        if over or truncated:
+            won = 1.0 if over and _winner(board, targets, state, g) == AGENT else 0.0
             core.log_episode(log, g, returns[g], state[g, TICK], float(_evaluate(board, g, n)))
-            log[g, LOG_PERF] += 1.0 if reward > 0 else 0.0
+            log[g, LOG_PERF] += won  # 3.0's "final reward > 0": a win there (see the docstring)
             log[g, LOG_WINRATE] += won
             _start(board, state, returns, g, n)
         obs[g, :] = board[g, :]
@@ -377,6 +398,7 @@ class Checkers(NativeEnv):
         self,
         num_envs: int = 1,
         size: int = 8,
+        max_moves: int = 200,
         render_mode: str | None = None,
         report_interval: int = 32,
         buf: Any = None,
@@ -386,6 +408,7 @@ class Checkers(NativeEnv):
         self.size = check_positive_int("size", size, 7)
         if self.size > 64:
             raise APIUsageError(f"Checkers: size must be at most 64, got {size}.")
+        self.max_moves = check_positive_int("max_moves (0: no time limit)", max_moves, 0)
         cells = self.size * self.size
         self.single_observation_space = gymnasium.spaces.Box(0, OPPONENT_KING, (cells,), np.uint8)
         self.single_action_space = gymnasium.spaces.Discrete(cells * MOVE_TYPES)
@@ -409,6 +432,7 @@ class Checkers(NativeEnv):
             self.terminals,
             self.truncations,
             self.log,
+            self.max_moves,
             reset_all,
         )
 
