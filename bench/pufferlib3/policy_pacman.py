@@ -4,7 +4,8 @@ It walks (breadth-first) to the nearest pellet it can reach without passing next
 ghost, heads for power pellets when a ghost comes close and chases frightened ghosts, so that
 recordings reach power pellets, eaten ghosts returning home, every ghost mode and long games;
 2% random actions bring deaths too. It reads only the observation (positions, ghost states,
-pellets) and its own copy of the maze's walls.
+pellets) and its own copy of the maze's walls (it runs under PufferLib 3.0's interpreter, whose
+`pufferlib` package shadows ours, so it cannot import the port's ``MAZE``).
 """
 
 from __future__ import annotations
