@@ -27,6 +27,7 @@ from pufferlib.memory import require
 # worker-side bookkeeping): enough to refuse absurd counts before anything is built.
 ENV_BOOKKEEPING_BYTES = 1024
 
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
