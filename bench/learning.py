@@ -14,8 +14,12 @@ repository, with ``--cleanrl-python`` an interpreter that has its dependencies) 
 task, seed and budget, *at the same time* as ours, so both see the same machine load, and
 reports the ratio of its wall and CPU time to ours, and of its time to the published return
 (the first moment the mean of the last 100 episodes reaches it: ``time_to_published_s`` in each
-line) to ours. ``--steps`` replaces the published
-budget (state it when quoting results). ``--set vec.num_envs=8`` (repeatable) changes the
+line) to ours. ``--until-published`` ends each run (ours and CleanRL's) the moment it reaches
+the published return, the way to measure that time without running out the budget;
+``--cleanrl-threads 1`` gives CleanRL one torch thread (its fastest setting on a shared 2-core
+machine). ``--cleanrl-settings`` trains ours with a task's ``<task>-cleanrl`` config (CleanRL's
+settings; HalfCheetah and Hopper ship a faster one). ``--steps`` replaces the published
+budget (state it when quoting results). ``--set vec.num_copies=8`` (repeatable) changes the
 shipped config for a tuning run; the line records it and the table lists it as its own row.
 """
 
@@ -54,6 +58,7 @@ PUBLISHED = {
 }
 CURVE_POINTS = 200
 CLEANRL_LOG = "cleanrl.log"
+EPISODE_LINE = re.compile(r"global_step=(\d+), episodic_return=\[?([-\d.e+]+)")
 
 
 def parse_overrides(items: list[str]) -> dict[str, dict[str, object]]:
@@ -72,12 +77,17 @@ def parse_overrides(items: list[str]) -> dict[str, dict[str, object]]:
     return dict(overrides)
 
 
-def train_once(task: str, seed: int, steps: int | None, overrides: dict | None = None) -> dict:
-    """Train ``task`` with its shipped config (changed by ``overrides``); the result line."""
+def train_once(task: str, seed: int, steps: int | None, overrides: dict | None = None,
+               until_published: bool = False, cleanrl_settings: bool = False) -> dict:
+    """Train ``task`` with its shipped config (changed by ``overrides``); the result line.
+    ``until_published``: stop at the first update where the published return is reached.
+    ``cleanrl_settings``: the task's ``<task>-cleanrl`` config (CleanRL's settings) where it has one."""
     from pufferlib import experiment
+    from pufferlib.run import catalog
 
     env_id, budget, _, _ = PUBLISHED[task]
-    config = experiment.load_config(env_id)
+    name = f"{task}-cleanrl" if cleanrl_settings and f"{task}-cleanrl" in catalog.env_names() else env_id
+    config = experiment.load_config(name)
     for section, values in (overrides or {}).items():
         if section not in config:
             raise SystemExit(f"--set: the config has no section {section!r} (it has {', '.join(config)})")
@@ -86,10 +96,13 @@ def train_once(task: str, seed: int, steps: int | None, overrides: dict | None =
     config["train"].update(seed=seed, total_timesteps=total)
     curve: list[tuple[int, float, float]] = []
 
-    def record(trainer) -> None:
+    target = PUBLISHED[task][2]
+
+    def record(trainer) -> bool:
         if trainer.episode_returns:
             returns = trainer.episode_returns
             curve.append((trainer.global_step, sum(returns) / len(returns), time.perf_counter() - start))
+        return not (until_published and target is not None and curve and curve[-1][1] >= target)
 
     with tempfile.TemporaryDirectory() as data_dir:
         config["train"]["data_dir"] = data_dir
@@ -101,10 +114,12 @@ def train_once(task: str, seed: int, steps: int | None, overrides: dict | None =
     stride = max(1, math.ceil(len(curve) / CURVE_POINTS))
     return {
         "bench": "learning", "impl": "pufferlib", "task": task, "env_id": env_id, "seed": seed,
-        "steps": trainer.global_step, "budget": total, "published_budget": budget,
+        **({"config": name} if name != env_id else {}), "steps": trainer.global_step, "budget": total,
+        "published_budget": budget,
         "final_return": sum(returns) / len(returns) if returns else float("nan"),
         "episodes": trainer.episodes, "wall_s": wall, "cpu_s": cpu, "sps": trainer.global_step / wall,
         **time_to_published(task, curve),
+        "stopped_at_published": until_published and trainer.global_step < total,
         "curve": curve[::stride] + curve[-1:], **({"overrides": overrides} if overrides else {}),
     }
 
@@ -120,34 +135,49 @@ def time_to_published(task: str, curve: list[tuple[int, float, float]]) -> dict:
 
 
 def variant(line: dict) -> str:
-    """The implementation a line measured: ``pufferlib``, ``cleanrl`` or ``pufferlib (overrides)``."""
+    """The implementation a line measured: ``cleanrl``, or ``pufferlib`` with its config name when it is
+    not the task's shipped one (``[hopper-cleanrl]``) and its overrides (``(train.x=1)``)."""
     overrides = line.get("overrides")
+    impl = line["impl"] + (f" [{line['config']}]" if "config" in line else "")
     if not overrides:
-        return line["impl"]
+        return impl
     changes = ", ".join(f"{section}.{key}={value}" for section, values in sorted(overrides.items())
                         for key, value in sorted(values.items()))
-    return f"{line['impl']} ({changes})"
+    return f"{impl} ({changes})"
 
 
-def start_cleanrl(script: str, python: str, env_id: str, seed: int, steps: int, workdir: str
-                  ) -> subprocess.Popen:
+def start_cleanrl(script: str, python: str, env_id: str, seed: int, steps: int, workdir: str,
+                  stop_at: float | None = None, threads: int | None = None) -> subprocess.Popen:
     """CleanRL's script on ``env_id`` in ``workdir`` (its runs/ folder goes there), CPU only.
 
     A thread of ours reads its output as it comes and writes each line to ``workdir/cleanrl.log``
     prefixed with the seconds since the start (for the time to the published return). The pipe
     is always drained: a full pipe would stall CleanRL's run (it prints every episode).
+    ``stop_at``: end the run (SIGTERM) once the mean of its last 100 episodic returns reaches it.
+    ``threads``: its torch threads (``OMP_NUM_THREADS``; None: torch's default, two here).
     """
     command = [python, os.path.abspath(script), "--env-id", env_id, "--seed", str(seed),
                "--total-timesteps", str(steps), "--no-cuda"]
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if threads is not None:
+        environment["OMP_NUM_THREADS"] = str(threads)
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, bufsize=1, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                               text=True, bufsize=1, env=environment)
 
     def copy_output() -> None:
+        window: list[float] = []
         with open(Path(workdir) / CLEANRL_LOG, "w") as log:
             for text in process.stdout:
                 log.write(f"{time.perf_counter() - start:.3f} {text}")
+                episode = EPISODE_LINE.search(text)
+                if stop_at is not None and episode and process.poll() is None:
+                    window = (window + [float(episode.group(2))])[-100:]
+                    if sum(window) / len(window) >= stop_at:
+                        process.stopped_at_target = True
+                        process.terminate()
 
+    process.stopped_at_target = False
     process.log_thread = threading.Thread(target=copy_output, daemon=True)
     process.log_thread.start()
     return process
@@ -162,10 +192,10 @@ def finish_cleanrl(process: subprocess.Popen, workdir: str, task: str, env_id: s
     output = (Path(workdir) / CLEANRL_LOG).read_text()
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = usage.ru_utime + usage.ru_stime - children_cpu
-    if process.returncode != 0:
+    if process.returncode != 0 and not process.stopped_at_target:
         raise RuntimeError(f"CleanRL's script failed ({process.returncode}):\n{output[-2000:]}")
-    episodes = [(float(t), int(s), float(r)) for t, s, r in
-                re.findall(r"([\d.]+) global_step=(\d+), episodic_return=\[?([-\d.e+]+)", output)]
+    episodes = [(float(line.partition(" ")[0]), int(match.group(1)), float(match.group(2)))
+                for line in output.splitlines() if (match := EPISODE_LINE.search(line))]
     returns = [r for _, _, r in episodes][-100:]
     curve, window = [], []
     for seconds, step, value in episodes:
@@ -173,10 +203,12 @@ def finish_cleanrl(process: subprocess.Popen, workdir: str, task: str, env_id: s
         curve.append((step, sum(window) / len(window), seconds))
     stride = max(1, math.ceil(len(curve) / CURVE_POINTS))
     return {
-        "bench": "learning", "impl": "cleanrl", "task": task, "env_id": env_id, "seed": seed, "steps": steps,
+        "bench": "learning", "impl": "cleanrl", "task": task, "env_id": env_id, "seed": seed,
+        "steps": episodes[-1][1] if process.stopped_at_target else steps,
         "budget": steps, "published_budget": PUBLISHED[task][1],
         "final_return": sum(returns) / len(returns) if returns else float("nan"), "episodes": len(episodes),
-        "wall_s": wall, "cpu_s": cpu, "sps": steps / wall, **time_to_published(task, curve),
+        "wall_s": wall, "cpu_s": cpu, "sps": (episodes[-1][1] if episodes else steps) / wall,
+        "stopped_at_published": process.stopped_at_target, **time_to_published(task, curve),
         "curve": curve[::stride] + curve[-1:],
     }
 
@@ -287,6 +319,14 @@ def main() -> None:
     parser.add_argument("--report", type=Path, default=None, help="only print the table/PNG of these lines")
     parser.add_argument("--cleanrl", default=None, help="path to CleanRL's ppo_continuous_action.py")
     parser.add_argument("--cleanrl-python", default=sys.executable)
+    parser.add_argument("--cleanrl-threads", type=int, default=None,
+                        help="CleanRL's torch threads (OMP_NUM_THREADS; default: torch's own). With its two "
+                             "beside other processes on 2 cores, OpenMP's waits collapse its speed")
+    parser.add_argument("--until-published", action="store_true",
+                        help="end each run (ours and CleanRL's) once it reaches the published return")
+    parser.add_argument("--cleanrl-settings", action="store_true",
+                        help="train ours with each task's `<task>-cleanrl` config (CleanRL's settings), "
+                             "where the shipped one differs")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="change the shipped config for a tuning run (repeatable)")
     args = parser.parse_args()
@@ -306,9 +346,11 @@ def main() -> None:
                 workdir = tempfile.TemporaryDirectory()
                 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
                 children_cpu, cleanrl_start = usage.ru_utime + usage.ru_stime, time.perf_counter()
+                stop_at = PUBLISHED[task][2] if args.until_published else None
                 process = start_cleanrl(args.cleanrl, args.cleanrl_python, env_id, seed, args.steps or budget,
-                                        workdir.name)
-            results = [train_once(task, seed, args.steps, overrides)]
+                                        workdir.name, stop_at, args.cleanrl_threads)
+            results = [train_once(task, seed, args.steps, overrides, args.until_published,
+                                  args.cleanrl_settings)]
             if process is not None:
                 results.append(finish_cleanrl(process, workdir.name, task, env_id, seed, args.steps or budget,
                                               cleanrl_start, children_cpu))

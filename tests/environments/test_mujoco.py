@@ -123,3 +123,18 @@ def test_policy_forward_and_recurrent():
 def test_missing_dependency_names_the_extra(monkeypatch):
     calls = [lambda: mujoco.env_creator("HalfCheetah-v5"), lambda: mujoco.make_env("Hopper-v5")]
     check_missing_dependency(monkeypatch, ["mujoco"], "mujoco", calls)
+
+
+def test_halfcheetah_and_hopper_ship_the_faster_setting_and_keep_cleanrls_for_parity():
+    from pufferlib import experiment
+
+    for task in ("halfcheetah", "hopper"):
+        fast, parity = experiment.load_config(task), experiment.load_config(f"{task}-cleanrl")
+        assert experiment.load_config(fast["env_name"]) == fast  # the Gymnasium id is the fast one
+        assert (fast["vec"]["num_copies"], fast["train"]["learner"]) == (4, "compiled")
+        assert (parity["vec"]["num_copies"], parity["train"]["learner"]) == (1, "eager")
+        # The same PPO otherwise: one 2048-step rollout, 64-sample minibatches, CleanRL's values.
+        for key in ("batch_size", "minibatch_size", "update_epochs", "learning_rate", "gamma", "gae_lambda",
+                    "clip_coef", "ent_coef", "max_grad_norm", "observation_stats_until"):
+            assert fast["train"][key] == parity["train"][key], (task, key)
+        assert parity["train"]["batch_size"] == 2048 and parity["train"]["minibatch_size"] == 64
