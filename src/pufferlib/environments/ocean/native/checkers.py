@@ -211,10 +211,9 @@ def _is_legal(board: np.ndarray, targets: np.ndarray, state: np.ndarray, g: int,
 def _make_move(
     board: np.ndarray, targets: np.ndarray, state: np.ndarray, g: int, n: int, action: int
 ) -> tuple[np.float32, bool]:
-    """Play ``action`` for the side to move (3.0's ``make_move``): (its reward, game over)."""
+    """Play the legal ``action`` for the side to move (3.0's ``make_move`` past its validity check,
+    which the callers make: ``_is_legal``, or the script's own move filter): (its reward, game over)."""
     square, d = action >> 3, action & 7
-    if not _is_legal(board, targets, state, g, square, d):
-        return -_F1, False
     player = state[g, PLAYER]
     board[g, targets[square, d]] = board[g, square]
     board[g, square] = EMPTY
@@ -367,7 +366,9 @@ def step_kernel(
             action = 0
         state[g, TICK] += 1
         legal = _is_legal(board, targets, state, g, action >> 3, action & 7)
-        reward, over = _make_move(board, targets, state, g, n, action)
+        reward, over = -_F1, False
+        if legal:
+            reward, over = _make_move(board, targets, state, g, n, action)
         if not over:
             scripted, scripted_over, moved = _scripted_move(board, targets, state, rng, g, n)
             if moved:
