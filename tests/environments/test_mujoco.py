@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import pickle
 
 import gymnasium
@@ -138,3 +139,21 @@ def test_halfcheetah_and_hopper_ship_the_faster_setting_and_keep_cleanrls_for_pa
                     "clip_coef", "ent_coef", "max_grad_norm", "observation_stats_until"):
             assert fast["train"][key] == parity["train"][key], (task, key)
         assert parity["train"]["batch_size"] == 2048 and parity["train"]["minibatch_size"] == 64
+
+
+@needs_mujoco
+def test_frames_render_off_screen_on_a_machine_without_a_display(monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("MUJOCO_GL", raising=False)
+    env = mujoco.make_env("Hopper-v4", render_mode="rgb_array")
+    try:
+        env.reset(seed=0)
+        frame = env.render()
+    finally:
+        env.close()
+    assert frame.ndim == 3 and frame.shape[2] == 3 and frame.any()
+    assert os.environ["MUJOCO_GL"] == "egl"
+    monkeypatch.setenv("MUJOCO_GL", "osmesa")  # the user's choice is kept
+    mujoco.environment.render_off_screen_without_a_display()
+    assert os.environ["MUJOCO_GL"] == "osmesa"

@@ -16,7 +16,9 @@ the reported returns are the task's own, not the normalised ones.
 from __future__ import annotations
 
 import functools
+import os
 import re
+import sys
 from collections.abc import Callable
 from typing import Any, SupportsFloat
 
@@ -99,9 +101,20 @@ def _version(env_id: str) -> int:
     return int(match.group(1))
 
 
+def render_off_screen_without_a_display() -> None:
+    """Without a display, MuJoCo's first OpenGL choice (GLFW) fails deep inside its renderer
+    (``puffer eval`` of a MuJoCo run on a server): render through EGL instead, as MuJoCo's
+    documentation advises for headless machines. A ``MUJOCO_GL`` the user set is kept."""
+    display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    if sys.platform.startswith("linux") and not display:
+        os.environ.setdefault("MUJOCO_GL", "egl")
+
+
 def make_env(name: str = "HalfCheetah-v5", normalize: bool = False, gamma: float = 0.99,
              render_mode: str | None = None, **kwargs: Any) -> GymnasiumPufferEnv:
     """One MuJoCo task; extra kwargs go to ``gymnasium.make`` (e.g. ``max_episode_steps``)."""
+    if render_mode == "rgb_array":
+        render_off_screen_without_a_display()
     env = gymnasium.make(env_id(name), render_mode=render_mode, disable_env_checker=True, **kwargs)
     return GymnasiumPufferEnv(env=continuous_control(EpisodeStats(env), normalize=normalize, gamma=gamma))
 
