@@ -27,6 +27,16 @@ def test_random_steps_through_vector_backends(vizdoom_package, backend):
     check_episode_stats(infos)  # Basic ends after at most 300 tics = 75 steps
 
 
+def test_the_engine_folder_exists_before_any_game_starts(vizdoom_package, tmp_path, monkeypatch):
+    # Two engines starting at once in a fresh folder race to create it; the loser crashed.
+    monkeypatch.chdir(tmp_path)
+    env = vizdoom.make_env("basic")
+    try:
+        assert (tmp_path / vizdoom.environment.ENGINE_FOLDER).is_dir()
+    finally:
+        env.close()
+
+
 def test_downsample_sets_the_screen_size(vizdoom_package):
     env = vizdoom.make_env("basic", downsample=2)
     obs, _ = env.reset(seed=0)

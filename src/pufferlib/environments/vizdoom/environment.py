@@ -9,6 +9,7 @@ button combination per step (``Discrete``), repeated for ``frame_skip`` tics.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +35,10 @@ ENV_IDS = {
     "take_cover": "VizdoomTakeCover-v1",
     "deathmatch": "VizdoomDeathmatch-v1",
 }
+# The engine keeps its settings and saves under this folder of the working directory and
+# creates it on its first start; an engine that finds it made by another in between fails,
+# then crashes on reset (several workers starting games in a fresh folder).
+ENGINE_FOLDER = "_vizdoom"
 # ITU-R 601 luma weights: RGB -> grayscale.
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
@@ -73,6 +78,7 @@ def make_env(name: str = "basic", frame_skip: int = 4, downsample: int = 4,
     """Build one scenario; extra kwargs go to ViZDoom's Gymnasium env."""
     env_id = _env_id(name)
     try_import("vizdoom.gymnasium_wrapper", EXTRA)
+    os.makedirs(ENGINE_FOLDER, exist_ok=True)
     env = gymnasium.make(env_id, frame_skip=frame_skip, render_mode=render_mode,
                          disable_env_checker=True, **kwargs)
     return GymnasiumPufferEnv(env=EpisodeStats(DoomScreen(env, downsample)))
