@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import functools
+import os
 import pickle
+import subprocess
+import sys
 import warnings
 
 import gymnasium
@@ -121,3 +124,23 @@ def test_missing_dependency_names_the_extra(monkeypatch):
     check_missing_dependency(monkeypatch, ["dm_control", "dm_control.suite"], "dm_control",
                              [lambda: dm_control.env_creator("cartpole-balance"),
                               lambda: dm_control.make_env("cartpole-balance")])
+
+
+RENDER_A_FRAME = """
+from pufferlib.environments import dm_control
+env = dm_control.make_env("cartpole-swingup", render_mode="rgb_array")
+env.reset(seed=0)
+frame = env.render()
+assert frame.shape == (240, 320, 3) and frame.any(), frame.shape
+print("rendered")
+"""
+
+
+@needs_dm_control
+@pytest.mark.timeout(120)
+def test_frames_render_off_screen_on_a_machine_without_a_display():
+    # dm_control picks its OpenGL backend when imported, so a fresh process is the honest check.
+    headless = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "MUJOCO_GL")}
+    done = subprocess.run([sys.executable, "-c", RENDER_A_FRAME], env=headless, capture_output=True,
+                          text=True, timeout=100)
+    assert done.returncode == 0 and "rendered" in done.stdout, done.stderr[-2000:]

@@ -32,7 +32,7 @@ import numpy as np
 
 from pufferlib.emulation import GymnasiumPufferEnv
 from pufferlib.environments import try_import
-from pufferlib.environments.mujoco.environment import continuous_control
+from pufferlib.environments.mujoco.environment import continuous_control, render_off_screen_without_a_display
 from pufferlib.exceptions import APIUsageError
 from pufferlib.postprocess import EpisodeStats
 
@@ -128,9 +128,16 @@ class DMEnv(gymnasium.Env):
         self._env.close()
 
 
+def _suite() -> Any:
+    # dm_control picks its OpenGL backend once, when first imported: on a machine without a
+    # display that must already be EGL for frames to render later (GLFW has no window there).
+    render_off_screen_without_a_display()
+    return try_import("dm_control.suite", EXTRA)
+
+
 def task(name: str) -> tuple[str, str]:
     """``(domain, task)`` for ``'<domain>-<task>'`` (``APIUsageError`` listing the tasks if unknown)."""
-    suite = try_import("dm_control.suite", EXTRA)
+    suite = _suite()
     domain, _, task_name = name.partition("-")
     if (domain, task_name) not in suite.ALL_TASKS:
         valid = ", ".join(f"{d}-{t}" for d, t in suite.ALL_TASKS)
@@ -140,7 +147,7 @@ def task(name: str) -> tuple[str, str]:
 
 def load_task(domain: str, task_name: str, time_limit: float | None, seed: int | None) -> Any:
     """The suite task, its random state seeded with ``seed``; ``time_limit`` in seconds."""
-    suite = try_import("dm_control.suite", EXTRA)
+    suite = _suite()
     task_kwargs: dict[str, Any] = {"random": seed}
     if time_limit is not None:
         task_kwargs["time_limit"] = time_limit

@@ -15,6 +15,7 @@ the reported returns are the task's own, not the normalised ones.
 
 from __future__ import annotations
 
+import ctypes.util
 import functools
 import os
 import re
@@ -104,9 +105,11 @@ def _version(env_id: str) -> int:
 def render_off_screen_without_a_display() -> None:
     """Without a display, MuJoCo's first OpenGL choice (GLFW) fails deep inside its renderer
     (``puffer eval`` of a MuJoCo run on a server): render through EGL instead, as MuJoCo's
-    documentation advises for headless machines. A ``MUJOCO_GL`` the user set is kept."""
+    documentation advises for headless machines, where its library is installed. A
+    ``MUJOCO_GL`` the user set is kept. Gymnasium reads it when a renderer is made, dm_control
+    when it is imported."""
     display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    if sys.platform.startswith("linux") and not display:
+    if sys.platform.startswith("linux") and not display and ctypes.util.find_library("EGL"):
         os.environ.setdefault("MUJOCO_GL", "egl")
 
 
