@@ -202,12 +202,13 @@ def finish_cleanrl(process: subprocess.Popen, workdir: str, task: str, env_id: s
         window = (window + [value])[-100:]
         curve.append((step, sum(window) / len(window), seconds))
     stride = max(1, math.ceil(len(curve) / CURVE_POINTS))
+    done = episodes[-1][1] if process.stopped_at_target else steps  # steps it ran
     return {
         "bench": "learning", "impl": "cleanrl", "task": task, "env_id": env_id, "seed": seed,
-        "steps": episodes[-1][1] if process.stopped_at_target else steps,
+        "steps": done,
         "budget": steps, "published_budget": PUBLISHED[task][1],
         "final_return": sum(returns) / len(returns) if returns else float("nan"), "episodes": len(episodes),
-        "wall_s": wall, "cpu_s": cpu, "sps": (episodes[-1][1] if episodes else steps) / wall,
+        "wall_s": wall, "cpu_s": cpu, "sps": done / wall,
         "stopped_at_published": process.stopped_at_target, **time_to_published(task, curve),
         "curve": curve[::stride] + curve[-1:],
     }

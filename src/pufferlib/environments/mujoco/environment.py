@@ -108,9 +108,17 @@ def render_off_screen_without_a_display() -> None:
     documentation advises for headless machines, where its library is installed. A
     ``MUJOCO_GL`` the user set is kept. Gymnasium reads it when a renderer is made, dm_control
     when it is imported."""
+    if "MUJOCO_GL" in os.environ:  # the user's choice, or ours from an earlier call
+        return
     display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    if sys.platform.startswith("linux") and not display and ctypes.util.find_library("EGL"):
-        os.environ.setdefault("MUJOCO_GL", "egl")
+    if sys.platform.startswith("linux") and not display and _egl_installed():
+        os.environ["MUJOCO_GL"] = "egl"
+
+
+@functools.cache
+def _egl_installed() -> bool:
+    # find_library runs ldconfig (milliseconds), and dm_control asks on every seeded reset.
+    return ctypes.util.find_library("EGL") is not None
 
 
 def make_env(name: str = "HalfCheetah-v5", normalize: bool = False, gamma: float = 0.99,
